@@ -1,0 +1,82 @@
+// A sparse host file. Writes go to a temporary file beside the target
+// (".NAME.tmp-PID-N"), zero ranges stay holes, and finish() sets the size,
+// fsyncs and renames over the target. abort() — or any failure — removes the
+// temporary file and leaves an existing target untouched.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DiskwrightError } from '../errors.js';
+import type { Sink } from '../io/sink.js';
+
+let counter = 0;
+
+export class FileSink implements Sink {
+  readonly target: string;
+  readonly tempPath: string;
+  private fd: number | null;
+  private done = false;
+
+  constructor(target: string) {
+    this.target = path.resolve(target);
+    const dir = path.dirname(this.target);
+    this.tempPath = path.join(dir, `.${path.basename(this.target)}.tmp-${process.pid}-${++counter}`);
+    try {
+      this.fd = fs.openSync(this.tempPath, 'wx', 0o644);
+    } catch (e) {
+      throw ioError(e, this.tempPath, 'create');
+    }
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    const fd = this.open();
+    let done = 0;
+    try {
+      while (done < data.length) {
+        done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+      }
+    } catch (e) {
+      await this.abort(e);
+      throw ioError(e, this.target, 'write');
+    }
+  }
+
+  async zero(): Promise<void> {
+    // A fresh file reads as zeros wherever nothing was written: a hole.
+  }
+
+  async finish(size: number): Promise<void> {
+    const fd = this.open();
+    try {
+      fs.ftruncateSync(fd, size);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      this.fd = null;
+      fs.renameSync(this.tempPath, this.target);
+      this.done = true;
+    } catch (e) {
+      await this.abort(e);
+      throw ioError(e, this.target, 'finish');
+    }
+  }
+
+  async abort(_reason?: unknown): Promise<void> {
+    if (this.done) return;
+    if (this.fd !== null) {
+      try { fs.closeSync(this.fd); } catch { /* already closed */ }
+      this.fd = null;
+    }
+    try { fs.unlinkSync(this.tempPath); } catch { /* already gone */ }
+    this.done = true;
+  }
+
+  private open(): number {
+    if (this.fd === null) throw new DiskwrightError('SINK_CLOSED', `output ${this.target} is already closed`, { path: this.target });
+    return this.fd;
+  }
+}
+
+export function ioError(e: unknown, file: string, op: string): DiskwrightError {
+  if (e instanceof DiskwrightError) return e;
+  const errno = (e as NodeJS.ErrnoException)?.code ?? 'EIO';
+  const code = errno === 'ENOSPC' ? 'IO_NO_SPACE' : errno === 'ENOENT' ? 'IO_NOT_FOUND' : errno === 'EACCES' || errno === 'EPERM' ? 'IO_PERMISSION' : 'IO_ERROR';
+  return new DiskwrightError(code, `${op} ${file}: ${(e as Error)?.message ?? String(e)}`, { path: file, op, errno }, { cause: e });
+}

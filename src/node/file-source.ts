@@ -1,0 +1,89 @@
+// Host files as sources (file data for builders) and as disks (images to
+// read and edit in place).
+import * as fs from 'node:fs';
+import type { Source } from '../io/source.js';
+import { checkRange } from '../io/source.js';
+import type { Disk } from '../io/disk.js';
+import { ioError } from './file-sink.js';
+
+/**
+ * The range [offset, offset+length) of a host file, opened on each read so
+ * that thousands of sources hold no descriptors. The size is fixed when the
+ * source is made; a file that shrinks later is an IO_SOURCE_CHANGED error.
+ */
+export function fileSource(file: string, offset = 0, length?: number): Source {
+  let size = length;
+  if (size === undefined) {
+    try {
+      size = fs.statSync(file).size - offset;
+    } catch (e) {
+      throw ioError(e, file, 'stat');
+    }
+  }
+  const total = size;
+  return {
+    size: total,
+    describe: `host file ${file}`,
+    read(o, n) {
+      checkRange(total, o, n, file);
+      const out = new Uint8Array(n);
+      let fd: number;
+      try {
+        fd = fs.openSync(file, 'r');
+      } catch (e) {
+        throw ioError(e, file, 'open');
+      }
+      try {
+        let got = 0;
+        while (got < n) {
+          const r = fs.readSync(fd, out, got, n - got, offset + o + got);
+          if (r === 0) {
+            throw ioError(Object.assign(new Error(`file shrank: expected ${total} bytes`), { code: 'EIO' }), file, 'read');
+          }
+          got += r;
+        }
+      } catch (e) {
+        throw ioError(e, file, 'read');
+      } finally {
+        fs.closeSync(fd);
+      }
+      return out;
+    },
+  };
+}
+
+/** A host file as a disk, read-only or writable. Call close() when done. */
+export function openFileDisk(file: string, writable = false): Disk & { close(): void } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, writable ? 'r+' : 'r');
+  } catch (e) {
+    throw ioError(e, file, 'open');
+  }
+  const size = fs.fstatSync(fd).size;
+  const d: Disk & { close(): void } = {
+    size,
+    read(offset, length) {
+      checkRange(size, offset, length, file);
+      const out = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const r = fs.readSync(fd, out, got, length - got, offset + got);
+        if (r === 0) break;
+        got += r;
+      }
+      return out;
+    },
+    close() {
+      try { fs.closeSync(fd); } catch { /* closed */ }
+    },
+  };
+  if (writable) {
+    d.write = (offset, data) => {
+      checkRange(size, offset, data.length, file);
+      let done = 0;
+      while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+    };
+  }
+  return d;
+}
