@@ -1,0 +1,4 @@
+export * from './artifacts.js';
+export * from './prebuilt.js';
+export * from './command.js';
+export { globToRegExp } from './glob.js';
