@@ -15,3 +15,4 @@ export * from './io/sequential-sink.js';
 export * from './tree/tree.js';
 export * from './node/file-sink.js';
 export * from './node/file-source.js';
+export * from './image/cpio.js';
