@@ -56,3 +56,79 @@ export function toHex(b: Uint8Array): string {
   for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, '0');
   return s;
 }
+
+/** An incremental SHA-256 (same algorithm as sha256(), fed in pieces). */
+export interface Sha256Hasher {
+  update(data: Uint8Array): void;
+  /** The digest; the hasher must not be updated afterwards. */
+  digest(): Uint8Array;
+}
+
+export function createSha256(): Sha256Hasher {
+  const h = new Uint32Array([
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+  ]);
+  const w = new Uint32Array(64);
+  const block = new Uint8Array(64);
+  const bv = new DataView(block.buffer);
+  let fill = 0;
+  let total = 0;
+  const compress = (src: DataView, off: number): void => {
+    for (let i = 0; i < 16; i++) w[i] = src.getUint32(off + i * 4, false);
+    for (let i = 16; i < 64; i++) {
+      const a = w[i - 15], b = w[i - 2];
+      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
+    }
+    let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (let i = 0; i < 64; i++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const ch = (e & f) ^ (~e & g);
+      const t1 = (hh + S1 + ch + K[i] + w[i]) >>> 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & b) ^ (a & c) ^ (b & c);
+      const t2 = (S0 + maj) >>> 0;
+      hh = g; g = f; f = e; e = (d + t1) >>> 0; d = c; c = b; b = a; a = (t1 + t2) >>> 0;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+  };
+  return {
+    update(data: Uint8Array): void {
+      total += data.length;
+      let i = 0;
+      if (fill > 0) {
+        const n = Math.min(64 - fill, data.length);
+        block.set(data.subarray(0, n), fill);
+        fill += n;
+        i = n;
+        if (fill < 64) return;
+        compress(bv, 0);
+        fill = 0;
+      }
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      for (; i + 64 <= data.length; i += 64) compress(dv, i);
+      if (i < data.length) {
+        block.set(data.subarray(i), 0);
+        fill = data.length - i;
+      }
+    },
+    digest(): Uint8Array {
+      const bitLen = total * 8;
+      block[fill++] = 0x80;
+      if (fill > 56) {
+        block.fill(0, fill);
+        compress(bv, 0);
+        fill = 0;
+      }
+      block.fill(0, fill, 56);
+      bv.setUint32(56, Math.floor(bitLen / 0x100000000), false);
+      bv.setUint32(60, bitLen >>> 0, false);
+      compress(bv, 0);
+      const out = new Uint8Array(32);
+      const ov = new DataView(out.buffer);
+      for (let i = 0; i < 8; i++) ov.setUint32(i * 4, h[i], false);
+      return out;
+    },
+  };
+}
