@@ -1,0 +1,85 @@
+// Block allocation for the ext4 builder: a forward-moving cursor over the
+// blocks that group metadata (superblock/GDT copies, bitmaps, inode tables)
+// leaves free. Allocations come out in increasing block order, so every file
+// is as contiguous as the metadata allows and the used set stays a short
+// list of runs (memory in proportion to the files, not to the size).
+import { fail } from '../errors.js';
+import type { Ext4Geometry } from './geometry.js';
+
+export interface Run {
+  start: number;
+  len: number;
+}
+
+/** Metadata runs of a geometry, sorted and merged. */
+export function metadataRuns(geo: Ext4Geometry): Run[] {
+  const runs: Run[] = [];
+  if (geo.firstDataBlock > 0) runs.push({ start: 0, len: geo.firstDataBlock });
+  for (const g of geo.groups) {
+    if (g.superBlocks > 0) runs.push({ start: g.first, len: g.superBlocks });
+    runs.push({ start: g.blockBitmap, len: 1 });
+    runs.push({ start: g.inodeBitmap, len: 1 });
+    runs.push({ start: g.inodeTable, len: geo.inodeTableBlocks });
+  }
+  return mergeRuns(runs);
+}
+
+export function mergeRuns(runs: Run[]): Run[] {
+  runs.sort((a, b) => a.start - b.start);
+  const out: Run[] = [];
+  for (const r of runs) {
+    if (r.len <= 0) continue;
+    const last = out[out.length - 1];
+    if (last && r.start <= last.start + last.len) {
+      last.len = Math.max(last.len, r.start + r.len - last.start);
+    } else {
+      out.push({ start: r.start, len: r.len });
+    }
+  }
+  return out;
+}
+
+export class BlockAllocator {
+  private cursor: number;
+  private next = 0;
+  /** Runs handed out, in increasing order (adjacent ones merged). */
+  readonly used: Run[] = [];
+  allocated = 0;
+
+  constructor(private readonly reserved: readonly Run[], private readonly blocksCount: number, private readonly freeBlocks: number) {
+    this.cursor = 0;
+    this.skip();
+  }
+
+  private skip(): void {
+    while (this.next < this.reserved.length && this.reserved[this.next].start + this.reserved[this.next].len <= this.cursor) this.next++;
+    while (this.next < this.reserved.length && this.reserved[this.next].start <= this.cursor) {
+      this.cursor = this.reserved[this.next].start + this.reserved[this.next].len;
+      this.next++;
+    }
+  }
+
+  /** `n` blocks as runs in increasing order (each run contiguous). */
+  alloc(n: number, what: string): Run[] {
+    const out: Run[] = [];
+    let left = n;
+    while (left > 0) {
+      this.skip();
+      if (this.cursor >= this.blocksCount) {
+        fail('EXT4_NO_SPACE', `the filesystem is full while placing ${what}`, {
+          structure: 'ext4', path: what, needed: (this.allocated + left) , available: this.freeBlocks,
+        });
+      }
+      const limit = this.next < this.reserved.length ? this.reserved[this.next].start : this.blocksCount;
+      const take = Math.min(left, limit - this.cursor);
+      out.push({ start: this.cursor, len: take });
+      const last = this.used[this.used.length - 1];
+      if (last && last.start + last.len === this.cursor) last.len += take;
+      else this.used.push({ start: this.cursor, len: take });
+      this.cursor += take;
+      this.allocated += take;
+      left -= take;
+    }
+    return out;
+  }
+}
