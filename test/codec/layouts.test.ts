@@ -3,6 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../src/index.js';
 import { allStructs, checkStructLayout } from '../../src/codec/struct.js';
+// ext4 records are not re-exported from the package root; load them here.
+import '../../src/ext4/superblock.js';
+import '../../src/ext4/group-desc.js';
+import '../../src/ext4/inode.js';
+import '../../src/ext4/extent.js';
+import '../../src/ext4/dirent.js';
+import '../../src/ext4/xattr.js';
+import '../../src/ext4/journal.js';
 
 describe('record layouts', () => {
   it('the library exports load', () => {
