@@ -62,8 +62,8 @@ export function layoutFat(totalSectors: number, sectorSize: number, bits: FatBit
   const align = (n: number) => Math.ceil(n / spc) * spc;
   // The reserved area and each FAT are whole clusters long, so that the data
   // area starts on a cluster boundary (mkfs.fat's align_structures).
-  const reservedSectors = bits === 32 ? align(32) : align(1);
   const rootDirSectors = bits === 32 ? 0 : Math.ceil((rootEntries * 32) / sectorSize);
+  const reservedSectors = bits === 32 ? align(32) : align(1 + rootDirSectors) - rootDirSectors;
   const numFats = 2;
   const clustersWith = (fatSectors: number) =>
     Math.max(0, Math.floor((totalSectors - reservedSectors - numFats * fatSectors - rootDirSectors) / spc));
