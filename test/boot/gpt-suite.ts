@@ -109,8 +109,8 @@ export function gptBootSuite(arch: GptArch): void {
         table: 'gpt',
         partitions: [
           { name: 'EFI', type: GPT_ESP, sizeMiB: 64, fs: 'fat32', label: 'EFI', from: path.join(work, 'esp') },
-          { name: 'SYSTEM-A', type: GPT_LINUX, sizeMiB: 40, fs: 'ext4', label: 'SYSTEM-A', from: path.join(work, 'system-A') },
-          { name: 'SYSTEM-B', type: GPT_LINUX, sizeMiB: 40, fs: 'ext4', label: 'SYSTEM-B', from: path.join(work, 'system-B') },
+          { name: 'SYSTEM-A', type: GPT_LINUX, sizeMiB: 64, fs: 'ext4', label: 'SYSTEM-A', from: path.join(work, 'system-A') },
+          { name: 'SYSTEM-B', type: GPT_LINUX, sizeMiB: 64, fs: 'ext4', label: 'SYSTEM-B', from: path.join(work, 'system-B') },
           { name: 'DATA', type: GPT_LINUX, sizeMiB: 32, fs: 'ext4', label: 'DATA', from: path.join(work, 'data') },
         ],
       }));
