@@ -20,3 +20,7 @@ export * from './node/file-source.js';
 export * from './node/zstd-sink.js';
 export * from './node/output.js';
 export * from './image/cpio.js';
+export * from './bootenv/grubenv.js';
+export * from './bootenv/autoboot.js';
+export * from './bootenv/slots.js';
+export * from './bootenv/locate.js';

@@ -12,7 +12,7 @@ import { GrubSlots, RpiSlots, parseSlot, type AbSlots, type SlotState, type Tryb
 /** Where GRUB's env file is looked for on the ESP (or the first FAT partition), in order. */
 export const GRUBENV_PATHS = ['/EFI/BOOT/grubenv', '/boot/grub/grubenv', '/grub/grubenv'];
 export const AUTOBOOT_PATH = '/autoboot.txt';
-export const ESP_TYPE_GUID = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+const ESP_TYPE_GUID = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 
 export type BootenvKind = 'grubenv' | 'autoboot';
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { memoryDisk, subDisk, type Disk } from '../../src/io/disk.js';
 import { openFat } from '../../src/fat32/read.js';
 import { isDiskwrightError } from '../../src/errors.js';
-import { ESP_TYPE_GUID, editBootenvInPlace, locateBootenv, type BootenvPartition } from '../../src/bootenv/locate.js';
+import { editBootenvInPlace, locateBootenv, type BootenvPartition } from '../../src/bootenv/locate.js';
 import { formatAutoboot } from '../../src/bootenv/autoboot.js';
 import { haveTools, run, tempDir } from '../helpers/oracle.js';
 
@@ -74,7 +74,7 @@ describe.skipIf(!haveTools('sgdisk', 'sfdisk', 'mkfs.fat', 'mcopy', 'mmd', 'grub
       const before = bytes.slice();
       const disk = memoryDisk(bytes);
       const parts = partitionsOf(img, disk);
-      expect(parts[0].type).toBe(ESP_TYPE_GUID);
+      expect(parts[0].type).toBe('C12A7328-F81F-11D2-BA4B-00A0C93EC93B');
       const loc = locateBootenv(parts, probe);
       expect(loc.kind).toBe('grubenv');
       expect(loc.partition).toBe(1);
