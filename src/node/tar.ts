@@ -258,6 +258,13 @@ function fileRangeSource(file: string, offset: number, length: number, describe:
   };
 }
 
+function endsWithMarker(archive: Archive): boolean {
+  if (archive.size < 3 * BLOCK || archive.size % BLOCK !== 0) return false;
+  const tail = Buffer.alloc(2 * BLOCK);
+  fs.readSync(archive.fd, tail, 0, tail.length, archive.size - tail.length);
+  return isZeroBlock(tail);
+}
+
 function isGzip(fd: number): boolean {
   const b = Buffer.alloc(2);
   return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
@@ -277,7 +284,7 @@ async function spoolGunzip(file: string, spoolDir: string): Promise<Archive> {
   try {
     await pipeline(fs.createReadStream(file, { highWaterMark: READ_CHUNK }), zlib.createGunzip(), fs.createWriteStream(p, { fd, autoClose: false }));
   } catch (e) {
-    fs.closeSync(fd);
+    try { fs.closeSync(fd); } catch { /* the stream closed it */ }
     const errno = (e as NodeJS.ErrnoException)?.code ?? '';
     if (errno.startsWith('Z_') || errno.startsWith('ERR_ZLIB')) {
       throw new DiskwrightError('TAR_GZIP_INVALID', `${file}: ${(e as Error).message}`, { path: file, errno }, { cause: e });
@@ -360,8 +367,10 @@ async function readEntries(archive: Archive, tree: FileTree, toParts: string[], 
       fail('TAR_HEADER_INVALID', `${origin}: size ${header.size} is not valid`, { entry: name, field: 'size', actual: header.size, offset: headerOffset, path: file });
     }
     if (dataOffset + size > archive.size) {
-      // "Far larger" (the entry alone is bigger than the whole archive) vs. an archive cut short.
-      const code = size > archive.size ? 'TAR_SIZE_EXCEEDS_ARCHIVE' : 'TAR_TRUNCATED';
+      // Both an archive cut short and a size field that lies end here. An
+      // archive that still ends in its end-of-archive marker (two zero
+      // blocks) was written whole, so the size is what is wrong.
+      const code = endsWithMarker(archive) ? 'TAR_SIZE_EXCEEDS_ARCHIVE' : 'TAR_TRUNCATED';
       fail(code, `${origin}: ${size} bytes of data at ${dataOffset}, but the archive ends at ${archive.size}`, {
         entry: name, offset: dataOffset, expected: size, actual: Math.max(0, archive.size - dataOffset), path: file,
       });
@@ -466,6 +475,7 @@ async function readEntries(archive: Archive, tree: FileTree, toParts: string[], 
 
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
+      stream.on('error', () => { /* reported through extract */ });
       try {
         handle(header, stream.offset);
       } catch (e) {
