@@ -1,0 +1,187 @@
+// The ext4 builder at scale and at its edges, judged by e2fsprogs: hashed
+// directories up to 100,000 entries, extent trees of depth 1 and 2, files
+// over 4 GiB, dumpe2fs features, offline growth with resize2fs, determinism
+// and the coded errors for content that does not fit.
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { FileTree } from '../../src/tree/tree.js';
+import { bytesSource, textSource } from '../../src/io/source.js';
+import { planExt4 } from '../../src/ext4/build.js';
+import { isDiskwrightError } from '../../src/errors.js';
+import { haveTools, run, tempDir } from '../helpers/oracle.js';
+import { buildBytes, buildImage, debugfs, expectFsckClean, expectImageMatchesTree, sparseSource } from './build-util.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+function flatTree(n: number, nameOf: (i: number) => string): FileTree {
+  const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } });
+  const d = t.addDir('/flat');
+  const empty = bytesSource(new Uint8Array(0));
+  for (let i = 0; i < n; i++) d.children.set(nameOf(i), { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: { sec: 1_700_000_000, nsec: 0 }, source: empty });
+  return t;
+}
+
+describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scale and edges', () => {
+  it('a flat directory of 100,000 entries is a two-level htree that e2fsck accepts', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const t = flatTree(100_000, (i) => `file-${i.toString().padStart(6, '0')}-${'x'.repeat(i % 40)}`);
+      const img = path.join(dir, 'flat.img');
+      const t0 = performance.now();
+      await buildImage(t, img, { size: 512 * MiB, seed: 'flat', inodeRatio: 4096 });
+      const ms = performance.now() - t0;
+      console.log(`100k-entry directory: built in ${ms.toFixed(0)} ms`);
+      expectFsckClean(img);
+      const dump = debugfs(img, 'htree_dump /flat', 'ls -p /flat');
+      expect(dump).toMatch(/Indirect levels: 1/);
+      const names = dump.split('\n').filter((l) => /^\/\d+\/100644\//.test(l)).length;
+      expect(names).toBe(100_000);
+    } finally {
+      cleanup();
+    }
+  }, 300_000);
+
+  it('one-level htrees with hash collisions and UTF-8 names, for each hash seed and block size', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      for (const blockSize of [1024, 4096] as const) {
+        const t = flatTree(3000, (i) => (i % 3 === 0 ? `ü-${i}` : i % 3 === 1 ? `n${i}` : `${'ß'.repeat(1 + (i % 100))}${i}`));
+        const img = path.join(dir, `h${blockSize}.img`);
+        await buildImage(t, img, { size: 64 * MiB, seed: `h${blockSize}`, blockSize });
+        expectFsckClean(img);
+        expect(debugfs(img, 'htree_dump /flat')).toMatch(blockSize === 4096 ? /Indirect levels: 0/ : /Indirect levels: 1/);
+        expectImageMatchesTree(img, t, dir);
+      }
+    } finally {
+      cleanup();
+    }
+  }, 120_000);
+
+  it('extent trees of depth 1 and 2, a sparse file over 4 GiB, and a dense multi-group file', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const t = new FileTree({ defaultTime: { sec: 1_600_000_000, nsec: 0 } });
+      const holes = (count: number, step: number) => Array.from({ length: count }, (_, i) => [i * step, i * step + 100] as [number, number]);
+      // 1 KiB blocks: 84 extents per tree block, 4 in the inode
+      t.addFile('/depth1', sparseSource(300 * 8192, holes(300, 8192), 1));
+      t.addFile('/depth2', sparseSource(2000 * 8192, holes(2000, 8192), 2));
+      t.addFile('/huge', sparseSource(5 * GiB + 123, [[0, 4096], [4 * GiB + 10, 4 * GiB + 20000], [5 * GiB, 5 * GiB + 123]], 3));
+      const dense = new Uint8Array(30 * MiB); // spans several 8 MiB groups
+      for (let i = 0; i < dense.length; i += 4096) dense[i] = (i / 4096) & 0xff;
+      t.addFile('/dense', bytesSource(dense));
+      const img = path.join(dir, 'ext.img');
+      await buildImage(t, img, { size: 100 * MiB, seed: 'ext', blockSize: 1024 });
+      expectFsckClean(img);
+      const st = debugfs(img, 'stat /depth1', 'stat /depth2', 'stat /huge', 'stat /dense');
+      const secs = st.split(/^debugfs: /m).slice(1);
+      expect(secs[0]).toMatch(/\(ETB0\)/);
+      expect(secs[0]).not.toMatch(/\(ETB1\)/);
+      expect(secs[1]).toMatch(/\(ETB1\)/);
+      expect(secs[2]).toMatch(/Size: 5368709243/);
+      // 4 + 20 + 1 data blocks of 1 KiB, 2 sectors each, in three extents; the holes take nothing
+      expect(secs[2]).toMatch(/Blockcount: 50\b/);
+      expect(secs[2]).toMatch(/\(0-3\):\d+-\d+, \(4194304-4194323\):\d+-\d+, \(5242880\):\d+/);
+      expectImageMatchesTree(img, t, dir);
+    } finally {
+      cleanup();
+    }
+  }, 180_000);
+
+  it('dumpe2fs -h shows the mke2fs -t ext4 feature set, label, UUID and counts', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } });
+      t.addFile('/a', textSource('a'));
+      const img = path.join(dir, 'f.img');
+      const plan = planExt4(t, { size: 256 * MiB, seed: 'feat', label: 'KSOLO-DATA' });
+      await buildImage(t, img, { size: 256 * MiB, seed: 'feat', label: 'KSOLO-DATA' });
+      const out = run('dumpe2fs', ['-h', img]).stdout;
+      const feats = /Filesystem features:\s+(.*)/.exec(out)![1].trim().split(/\s+/).sort();
+      expect(feats).toEqual(['64bit', 'dir_index', 'dir_nlink', 'ext_attr', 'extent', 'extra_isize', 'filetype', 'flex_bg', 'has_journal',
+        'huge_file', 'large_file', 'metadata_csum', 'sparse_super'].sort());
+      expect(out).toMatch(/Filesystem volume name:\s+KSOLO-DATA/);
+      expect(out).toMatch(new RegExp(`Filesystem UUID:\\s+${plan.uuid}`));
+      expect(out).toMatch(/Block size:\s+4096/);
+      expect(out).toMatch(/Inode size:\s+256/);
+      expect(out).toMatch(/Reserved block count:\s+3276\b/);
+      expect(out).toMatch(/Journal inode:\s+8/);
+      expect(out).toMatch(/Total journal size:\s+16M/); // ext2fs_default_journal_size for 65536 blocks
+      expect(out).toMatch(/Journal features:\s+journal_checksum_v3/);
+      expect(out).toMatch(/Filesystem created:\s+Tue Nov 14 22:13:20 2023/);
+      expectFsckClean(img);
+
+      const off = path.join(dir, 'nojournal.img');
+      await buildImage(t, off, { size: 64 * MiB, seed: 'feat', journal: false, features: { metadata_csum: false } });
+      const o2 = run('dumpe2fs', ['-h', off]).stdout;
+      const f2 = /Filesystem features:\s+(.*)/.exec(o2)![1];
+      expect(f2).not.toMatch(/has_journal|metadata_csum/);
+      expect(f2).toMatch(/uninit_bg/);
+      expectFsckClean(off);
+    } finally {
+      cleanup();
+    }
+  }, 60_000);
+
+  it.skipIf(!haveTools('resize2fs'))('grows offline with resize2fs after the image is enlarged', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } });
+      for (let i = 0; i < 300; i++) t.addFile(`/d${i % 7}/f${i}`, bytesSource(new Uint8Array(20000 + i).fill(i & 0xff)));
+      for (const [size, grown, bs] of [[64 * MiB, 2 * GiB, 4096], [32 * MiB, 300 * MiB, 1024]] as const) {
+        const img = path.join(dir, `g${bs}.img`);
+        await buildImage(t, img, { size, seed: 'grow', blockSize: bs });
+        fs.truncateSync(img, grown);
+        const r = run('resize2fs', ['-f', img], { timeoutMs: 300_000 });
+        expect(r.status, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout + r.stderr).toMatch(/is now \d+ .*blocks long/);
+        expectFsckClean(img);
+        const out = run('dumpe2fs', ['-h', img]).stdout;
+        expect(Number(/Block count:\s+(\d+)/.exec(out)![1])).toBe(grown / bs);
+        expectImageMatchesTree(img, t, dir);
+      }
+    } finally {
+      cleanup();
+    }
+  }, 300_000);
+
+  it('is deterministic: same tree and seed give the same bytes, another seed other ids', async () => {
+    const mk = () => {
+      const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 123 } });
+      for (let i = 0; i < 500; i++) t.addFile(`/x/${i}`, textSource(`file ${i}\n`.repeat(i)));
+      t.addSymlink('/l', '/x/1');
+      return t;
+    };
+    const a = await buildBytes(mk(), { size: 32 * MiB, seed: 's1' });
+    const b = await buildBytes(mk(), { size: 32 * MiB, seed: 's1' });
+    const c = await buildBytes(mk(), { size: 32 * MiB, seed: 's2' });
+    const h = (x: Uint8Array) => createHash('sha256').update(x).digest('hex');
+    expect(h(a)).toBe(h(b));
+    expect(h(a)).not.toBe(h(c));
+    expect(planExt4(mk(), { size: 32 * MiB, seed: 's1' }).uuid).not.toBe(planExt4(mk(), { size: 32 * MiB, seed: 's2' }).uuid);
+  });
+
+  it('refuses content that does not fit, with coded errors and numbers, before writing', () => {
+    const t = new FileTree();
+    t.addFile('/big', bytesSource(new Uint8Array(40 * MiB)));
+    try {
+      planExt4(t, { size: 32 * MiB, seed: 'x' });
+      expect.unreachable();
+    } catch (e) {
+      expect(isDiskwrightError(e, 'EXT4_NO_SPACE')).toBe(true);
+      const d = (e as { data: { needed: number; available: number } }).data;
+      expect(d.needed).toBeGreaterThan(40 * MiB);
+      expect(d.available).toBeLessThan(32 * MiB);
+    }
+    const many = flatTree(5000, (i) => `f${i}`);
+    try {
+      planExt4(many, { size: 32 * MiB, seed: 'x', inodes: 1024 });
+      expect.unreachable();
+    } catch (e) {
+      expect(isDiskwrightError(e, 'EXT4_TOO_MANY_FILES')).toBe(true);
+      expect((e as { data: { needed: number } }).data.needed).toBe(5000 + 1 + 11);
+    }
+  });
+});
