@@ -24,3 +24,7 @@ export * from './bootenv/grubenv.js';
 export * from './bootenv/autoboot.js';
 export * from './bootenv/slots.js';
 export * from './bootenv/locate.js';
+export { treeFromDirectory, hostFileSource } from './node/directory.js';
+export { treeFromTar, type TarOptions } from './node/tar.js';
+export { treeFromContents, type ContentItem, type ContentsOptions } from './node/inputs.js';
+export { checkOwnerPolicy, applyOwner, clampTime, type OwnerMap, type OwnerPolicy, type InputOptions } from './node/owner.js';
