@@ -34,16 +34,35 @@ export interface ZstdSinkOptions {
   maxInFlight?: number;
 }
 
+// The worker calls ZSTD_compress itself with source and destination buffers
+// allocated once in the wasm heap, and returns the frame in a recycled
+// buffer: per-frame allocations would otherwise pile up as garbage (each
+// output frame is megabytes) and raise the peak RSS by ~100 MiB.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const zstd = require(workerData.zstdPath);
+const { Module } = require(workerData.modulePath);
+let src = 0, srcCap = 0, dst = 0, dstCap = 0;
 zstd.init().then(() => {
   parentPort.on('message', (job) => {
     try {
-      const out = zstd.compress(job.input.subarray(0, job.length), job.level);
-      parentPort.postMessage({ id: job.id, out, input: job.input }, [out.buffer, job.input.buffer]);
+      const bound = Module._ZSTD_compressBound(job.length);
+      if (srcCap < job.length) { if (src) Module._free(src); src = Module._malloc(job.length); srcCap = job.length; }
+      if (dstCap < bound) { if (dst) Module._free(dst); dst = Module._malloc(bound); dstCap = bound; }
+      if (!src || !dst) throw new Error('wasm malloc failed');
+      Module.HEAPU8.set(job.input.subarray(0, job.length), src);
+      const n = Module._ZSTD_compress(dst, bound, src, job.length, job.level);
+      if (Module._ZSTD_isError(n)) throw new Error('ZSTD_compress error ' + n);
+      let out = job.out;
+      if (!out || out.byteLength < n) out = new Uint8Array(Math.max(n, bound));
+      out.set(Module.HEAPU8.subarray(dst, dst + n));
+      const transfer = [out.buffer, job.input.buffer];
+      if (job.out && job.out !== out) transfer.push(job.out.buffer);
+      parentPort.postMessage({ id: job.id, out, outLength: n, input: job.input }, transfer);
     } catch (e) {
-      parentPort.postMessage({ id: job.id, error: String(e && e.message || e), input: job.input }, [job.input.buffer]);
+      const transfer = [job.input.buffer];
+      if (job.out) transfer.push(job.out.buffer);
+      parentPort.postMessage({ id: job.id, error: String(e && e.message || e), input: job.input }, transfer);
     }
   });
   parentPort.postMessage({ ready: true });
@@ -55,6 +74,7 @@ interface Job {
   input: Uint8Array;
   length: number;
   level: number;
+  out: Uint8Array | undefined;
   resolve(out: Uint8Array): void;
   reject(e: unknown): void;
 }
@@ -70,16 +90,19 @@ class ZstdPool {
   private broken: unknown = null;
   /** Spare input buffers handed back by the workers. */
   readonly spare: Uint8Array[] = [];
+  /** Spare output buffers, given back once their frame is written. */
+  readonly spareOut: Uint8Array[] = [];
 
   constructor(count: number) {
     const zstdPath = createRequire(import.meta.url).resolve('@bokuweb/zstd-wasm');
+    const modulePath = path.join(path.dirname(zstdPath), 'module.js');
     const readies: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstdPath } });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstdPath, modulePath } });
       w.unref();
       this.workers.push(w);
       readies.push(new Promise<void>((resolve, reject) => {
-        const onMessage = (m: { ready?: boolean; initError?: string; id?: number; out?: Uint8Array; error?: string; input?: Uint8Array }) => {
+        const onMessage = (m: { ready?: boolean; initError?: string; id?: number; out?: Uint8Array; outLength?: number; error?: string; input?: Uint8Array }) => {
           if (m.ready) { this.idle.push(w); resolve(); this.pump(); return; }
           if (m.initError) { reject(new DiskwrightError('ZSTD_INIT', `zstd worker failed to start: ${m.initError}`, {})); return; }
           const job = this.running.get(w);
@@ -89,7 +112,7 @@ class ZstdPool {
           if (this.running.size === 0 && this.queue.length === 0) for (const x of this.workers) x.unref();
           if (job) {
             if (m.error !== undefined) job.reject(new DiskwrightError('ZSTD_COMPRESS', `zstd compression failed: ${m.error}`, {}));
-            else job.resolve(m.out!);
+            else job.resolve(m.out!.subarray(0, m.outLength));
           }
           this.pump();
         };
@@ -102,14 +125,22 @@ class ZstdPool {
     this.ready.catch(() => { /* reported through compress() */ });
   }
 
-  /** Compress input[0, length); the input buffer is transferred to a worker and comes back in `spare`. */
+  /**
+   * Compress input[0, length). The input buffer is transferred to a worker and
+   * comes back in `spare`; the result is a view into a recycled buffer: hand
+   * it to release() once written (or keep it, and it is simply not reused).
+   */
   async compress(input: Uint8Array, length: number, level: number): Promise<Uint8Array> {
     if (this.broken) throw this.broken;
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, input, length, level, resolve, reject });
+      this.queue.push({ id: this.nextId++, input, length, level, out: this.spareOut.pop(), resolve, reject });
       for (const w of this.workers) w.ref();
       this.pump();
     });
+  }
+
+  release(frame: Uint8Array): void {
+    if (this.spareOut.length < 8) this.spareOut.push(new Uint8Array(frame.buffer));
   }
 
   async whenReady(): Promise<void> {
@@ -121,7 +152,9 @@ class ZstdPool {
       const w = this.idle.shift()!;
       const job = this.queue.shift()!;
       this.running.set(w, job);
-      w.postMessage({ id: job.id, input: job.input, length: job.length, level: job.level }, [job.input.buffer as ArrayBuffer]);
+      const transfer = [job.input.buffer as ArrayBuffer];
+      if (job.out) transfer.push(job.out.buffer as ArrayBuffer);
+      w.postMessage({ id: job.id, input: job.input, length: job.length, level: job.level, out: job.out }, transfer);
     }
   }
 
@@ -279,12 +312,14 @@ export class ZstdSink implements Sink {
     const frame = this.frame;
     this.frame = null;
     this.frameStart = this.position;
+    const recycled = !!frame;
     const compressed = frame ? this.pool.compress(frame, length, this.level) : this.zeroFrame(length);
     compressed.catch(() => undefined);
     const written = (this.writeChain = this.writeChain.then(async () => {
       const out = await compressed;
       if (this.failure) return;
       await writeAll(this.fd!, out);
+      if (recycled) this.pool.release(out);
       this.compressedSize += out.length;
     }).catch((e) => {
       this.failure ??= ioError(e, this.target, 'write');
@@ -300,7 +335,8 @@ export class ZstdSink implements Sink {
   private zeroFrame(length: number): Promise<Uint8Array> {
     let p = this.zeroFrames.get(length);
     if (!p) {
-      p = this.pool.compress(new Uint8Array(length), length, this.level);
+      // Kept and written again and again: a copy of its own, never recycled.
+      p = this.pool.compress(new Uint8Array(length), length, this.level).then((out) => out.slice());
       this.zeroFrames.set(length, p);
     }
     return p;
