@@ -57,6 +57,8 @@ export interface Ext4Options {
   hashSeed?: string;
   /** Seed for the derived identifiers. */
   seed?: string;
+  /** Extra derivation labels (the partition number), so two filesystems of one image differ. */
+  seedLabels?: ReadonlyArray<string | number>;
   blockSize?: 1024 | 2048 | 4096;
   inodeSize?: number;
   inodeRatio?: number;
@@ -279,9 +281,10 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   const label = options.label ?? '';
   const labelBytes = enc.encode(label);
   if (labelBytes.length > 16) fail('EXT4_OPTION_INVALID', `label ${JSON.stringify(label)} is longer than 16 bytes`, { field: 'label', actual: label });
-  const uuidStr = options.uuid ?? deriveUuid(seed, 'ext4', 'uuid');
+  const labels = options.seedLabels ?? [];
+  const uuidStr = options.uuid ?? deriveUuid(seed, 'ext4', ...labels, 'uuid');
   const uuid = encodeUuid(uuidStr);
-  const hashSeed = options.hashSeed ? encodeUuid(options.hashSeed) : encodeUuid(deriveUuid(seed, 'ext4', 'hash-seed'));
+  const hashSeed = options.hashSeed ? encodeUuid(options.hashSeed) : encodeUuid(deriveUuid(seed, 'ext4', ...labels, 'hash-seed'));
   void deriveBytes;
   const csumSeed = metadataCsum ? crc32cRaw(0xffffffff, uuid) : 0;
   const hashVersion = HASH_HALF_MD4;

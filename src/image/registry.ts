@@ -5,6 +5,7 @@ import type { Disk } from '../io/disk.js';
 import type { FileTree, Timestamp } from '../tree/tree.js';
 import type { FilesystemPlan, FilesystemProbe, FilesystemReader } from '../fs/types.js';
 import { fat32Driver } from '../fat32/driver.js';
+import { ext4Driver } from '../ext4/driver.js';
 
 export interface PlanArgs {
   /** Files to put in the filesystem (contents already resolved). */
@@ -37,6 +38,7 @@ export const drivers: FilesystemDriver[] = [
   // Filesystem drivers register here, one line each:
   // fat32Driver (src/fat32/driver.ts), ext4Driver (src/ext4/driver.ts)
   fat32Driver,
+  ext4Driver,
 ];
 
 export function driverFor(type: string): FilesystemDriver | undefined {
