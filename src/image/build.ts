@@ -1,0 +1,279 @@
+// Spec → plan → emission. Every partition's place and every filesystem's
+// metadata are computed first; then the image goes to the sink in increasing
+// offset order: the (protective) MBR, the primary GPT, each filesystem, the
+// backup GPT. Arrays that must read as zeros are given as zero ranges, so an
+// image flashed over old data is still right. An AbortSignal is honoured
+// between extents: the sink is aborted and nothing is left behind.
+import { deriveGuid, deriveU32 } from '../codec/derive.js';
+import { DiskwrightError, fail } from '../errors.js';
+import type { FilesystemPlan } from '../fs/types.js';
+import type { Sink } from '../io/sink.js';
+import { FileTree, type Timestamp } from '../tree/tree.js';
+import { createGptTable, encodeGpt, gptGeometry, usedArrayLength, type GptTable } from '../gpt/table.js';
+import { resolveGptType } from '../gpt/types.js';
+import { encodeMbr, type MbrPartition, type MbrTable } from '../mbr/table.js';
+import { formatMbrType, resolveMbrType } from '../mbr/types.js';
+import { planLayout } from './layout.js';
+import { driverFor } from './registry.js';
+import { gptAttributeList, gptAttributeMask, parseMbrDiskId, validateSpec, type FilesystemSpec, type ImageSpec } from './spec.js';
+
+export interface BuildProgress {
+  /** Bytes handed to the sink so far (data, not zero ranges). */
+  bytes: number;
+  files: number;
+  /** Partition being written (1-based), or 0 for the tables. */
+  partition: number;
+}
+
+export interface BuildOptions {
+  onProgress?: (p: BuildProgress) => void;
+  signal?: AbortSignal;
+  /** Resolve a filesystem's `contents` into a tree (the node edge supplies one that reads host files). */
+  loadTree?: (fsSpec: FilesystemSpec, path: string, defaultTime: Timestamp) => Promise<FileTree>;
+  /** Overrides the spec's seed. */
+  seed?: string;
+  /** SOURCE_DATE_EPOCH from the environment: used when the spec has no sourceDateEpoch (default 0). */
+  sourceDateEpoch?: number;
+}
+
+export interface PlannedPartition {
+  index: number;
+  name: string | null;
+  start: number;
+  size: number;
+  /** Upper-case GUID (GPT) or "0x0c" (MBR). */
+  type: string;
+  uuid: string | null;
+  bootable: boolean;
+  attributes: (string | number)[];
+  filesystem: FilesystemPlan | null;
+}
+
+export interface ImagePlan {
+  spec: ImageSpec;
+  size: number;
+  sectorSize: number;
+  table: 'gpt' | 'mbr';
+  diskId: string;
+  partitions: PlannedPartition[];
+  gpt?: GptTable;
+  mbr?: MbrTable;
+}
+
+export interface BuildReport {
+  table: 'gpt' | 'mbr';
+  size: number;
+  sectorSize: number;
+  diskId: string;
+  partitions: {
+    index: number; name: string | null; start: number; size: number; type: string; uuid: string | null; bootable: boolean; attributes: (string | number)[];
+    filesystem: { type: string; label: string | null; uuid: string | null; files: number; dataBytes: number } | null;
+  }[];
+  /** Files written into filesystems. */
+  files: number;
+  /** Bytes of data handed to the sink (zero ranges not counted). */
+  bytes: number;
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) {
+    throw new DiskwrightError('ABORTED', 'build aborted', { reason: signal.reason instanceof Error ? signal.reason.message : signal.reason });
+  }
+}
+
+/** Compute the whole image: table, partition places and every filesystem's plan. */
+export async function planImage(rawSpec: unknown, options: BuildOptions = {}): Promise<ImagePlan> {
+  const spec = validateSpec(rawSpec);
+  const seed = options.seed ?? spec.seed;
+  const epoch = spec.sourceDateEpoch ?? options.sourceDateEpoch ?? 0;
+  const defaultTime: Timestamp = { sec: epoch, nsec: 0 };
+  const ss = spec.sectorSize;
+
+  let usableStart: number;
+  let usableEnd: number;
+  let maxPartitions: number;
+  if (spec.table === 'gpt') {
+    const g = gptGeometry(spec.size, ss, spec.entryCount);
+    usableStart = g.firstUsableLba * ss;
+    usableEnd = (g.lastUsableLba + 1) * ss;
+    maxPartitions = spec.entryCount;
+  } else {
+    if (spec.size < 2 * ss) fail('SPEC_SIZE', `size: ${spec.size} bytes cannot hold an MBR and a partition`, { path: 'size', actual: spec.size });
+    usableStart = ss;
+    usableEnd = spec.size;
+    maxPartitions = 4;
+  }
+  const placed = planLayout({
+    table: spec.table, sectorSize: ss, alignment: spec.alignment, usableStart, usableEnd, maxPartitions,
+    partitions: spec.partitions.map((p) => ({ size: p.size, start: p.start })),
+  });
+
+  const partitions: PlannedPartition[] = [];
+  let gpt: GptTable | undefined;
+  let mbr: MbrTable | undefined;
+  let diskId: string;
+  if (spec.table === 'gpt') {
+    diskId = spec.diskId ?? deriveGuid(seed, 'gpt-disk-guid');
+    spec.partitions.forEach((p, i) => {
+      const mask = gptAttributeMask(p.attributes ?? [], `partitions[${i}].attributes`) | (p.bootable ? 4n : 0n);
+      partitions.push({
+        index: i + 1, name: p.name ?? '', start: placed[i].start, size: placed[i].size,
+        type: resolveGptType(p.type, `partitions[${i}].type`), uuid: p.uuid ?? deriveGuid(seed, 'gpt-partition-guid', i + 1),
+        bootable: (mask & 4n) !== 0n, attributes: gptAttributeList(mask), filesystem: null,
+      });
+    });
+    gpt = createGptTable({
+      diskSize: spec.size, sectorSize: ss, entryCount: spec.entryCount, diskGuid: diskId,
+      partitions: partitions.map((p) => ({
+        index: p.index, typeGuid: p.type, uniqueGuid: p.uuid!, startLba: p.start / ss, endLba: (p.start + p.size) / ss - 1,
+        attributes: gptAttributeMask(p.attributes), name: p.name ?? '',
+      })),
+    });
+  } else {
+    const sig = spec.diskId !== undefined ? parseMbrDiskId(spec.diskId) : deriveU32(seed, 'mbr-disk-signature');
+    diskId = `0x${sig.toString(16).padStart(8, '0')}`;
+    const primaries: (MbrPartition | null)[] = [null, null, null, null];
+    spec.partitions.forEach((p, i) => {
+      const type = resolveMbrType(p.type, `partitions[${i}].type`);
+      partitions.push({
+        index: i + 1, name: p.name ?? null, start: placed[i].start, size: placed[i].size, type: formatMbrType(type),
+        uuid: `${sig.toString(16).padStart(8, '0')}-${String(i + 1).padStart(2, '0')}`, bootable: p.bootable ?? false, attributes: [], filesystem: null,
+      });
+      primaries[i] = { index: i + 1, type, bootable: p.bootable ?? false, startLba: placed[i].start / ss, sizeLba: placed[i].size / ss };
+    });
+    mbr = { diskSignature: sig, primaries, logicals: [] };
+    encodeMbr(mbr); // range checks now, not half-way through emission
+  }
+
+  for (let i = 0; i < spec.partitions.length; i++) {
+    checkAborted(options.signal);
+    const fsSpec = spec.partitions[i].filesystem;
+    if (!fsSpec) continue;
+    const path = `partitions[${i}].filesystem`;
+    const driver = driverFor(fsSpec.type)!;
+    let tree: FileTree;
+    if (fsSpec.contents !== undefined && (fsSpec.contents as unknown[]).length > 0) {
+      if (!options.loadTree) fail('BUILD_NO_INPUTS', `${path}.contents: this build has no way to read input files`, { path: `${path}.contents` });
+      tree = await options.loadTree(fsSpec, path, defaultTime);
+    } else {
+      tree = new FileTree({ defaultTime });
+    }
+    const p = partitions[i];
+    const plan = driver.plan({
+      tree, spec: fsSpec, path, size: p.size, partitionOffset: p.start, sectorSize: ss,
+      seed: `${seed}/partition-${p.index}`, defaultTime, partitionIndex: p.index,
+    });
+    if (plan.size > p.size) {
+      fail('BUILD_FS_TOO_BIG', `${path}: the ${plan.type} filesystem needs ${plan.size} bytes, the partition has ${p.size}`, { path, expected: p.size, actual: plan.size, missing: plan.size - p.size });
+    }
+    p.filesystem = plan;
+  }
+  return { spec, size: spec.size, sectorSize: ss, table: spec.table, diskId, partitions, gpt, mbr };
+}
+
+/** A sink guard: checks the signal before each extent, keeps extents inside a range, counts bytes. */
+class GuardSink implements Sink {
+  bytes = 0;
+  lo = 0;
+  hi = Infinity;
+  what = 'image';
+  constructor(private readonly inner: Sink, private readonly signal: AbortSignal | undefined, private readonly tick: () => void) {}
+  private check(offset: number, length: number): void {
+    checkAborted(this.signal);
+    if (offset < this.lo || offset + length > this.hi) {
+      fail('BUILD_EMIT_RANGE', `${this.what}: extent ${offset}+${length} lies outside ${this.lo}..${this.hi}`, { offset, length, expected: [this.lo, this.hi] });
+    }
+  }
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.check(offset, data.length);
+    await this.inner.write(offset, data);
+    this.bytes += data.length;
+    this.tick();
+  }
+  async zero(offset: number, length: number): Promise<void> {
+    this.check(offset, length);
+    await this.inner.zero(offset, length);
+  }
+  async finish(size: number): Promise<void> {
+    checkAborted(this.signal);
+    await this.inner.finish(size);
+  }
+  async abort(reason?: unknown): Promise<void> {
+    await this.inner.abort(reason);
+  }
+}
+
+/** Write a planned image to a sink, in offset order. */
+export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<BuildOptions, 'onProgress' | 'signal'> = {}): Promise<BuildReport> {
+  let files = 0;
+  let partition = 0;
+  const guard: GuardSink = new GuardSink(sink, options.signal, () => options.onProgress?.({ bytes: guard.bytes, files, partition }));
+  try {
+    const ss = plan.sectorSize;
+    let backup: (() => Promise<void>) | null = null;
+    if (plan.gpt) {
+      const e = encodeGpt(plan.gpt);
+      await guard.write(0, e.protectiveMbr);
+      if (ss > 512) await guard.zero(512, ss - 512);
+      await guard.write(e.primaryHeaderOffset, e.primaryHeader);
+      const used = usedArrayLength(e.entries, ss);
+      const writeArray = async (at: number) => {
+        if (used > 0) await guard.write(at, e.entries.subarray(0, used));
+        if (used < e.entries.length) await guard.zero(at + used, e.entries.length - used);
+      };
+      await writeArray(e.primaryEntriesOffset);
+      backup = async () => {
+        await writeArray(e.backupEntriesOffset);
+        await guard.write(e.backupHeaderOffset, e.backupHeader);
+      };
+    } else {
+      await guard.write(0, encodeMbr(plan.mbr!));
+    }
+    const order = [...plan.partitions].sort((a, b) => a.start - b.start);
+    for (const p of order) {
+      if (!p.filesystem) continue;
+      partition = p.index;
+      guard.lo = p.start;
+      guard.hi = p.start + p.size;
+      guard.what = `partition ${p.index}`;
+      const before = files;
+      await p.filesystem.emit(guard, p.start, (_b, f) => { files = before + f; });
+      files = before + p.filesystem.files;
+      guard.lo = 0;
+      guard.hi = Infinity;
+      guard.what = 'image';
+    }
+    partition = 0;
+    if (backup) await backup();
+    await guard.finish(plan.size);
+    options.onProgress?.({ bytes: guard.bytes, files, partition: 0 });
+  } catch (e) {
+    try { await sink.abort(e); } catch { /* the first error is the one to report */ }
+    throw e;
+  }
+  return reportOf(plan, guard.bytes);
+}
+
+function reportOf(plan: ImagePlan, bytes: number): BuildReport {
+  return {
+    table: plan.table, size: plan.size, sectorSize: plan.sectorSize, diskId: plan.diskId,
+    partitions: plan.partitions.map((p) => ({
+      index: p.index, name: p.name, start: p.start, size: p.size, type: p.type, uuid: p.uuid, bootable: p.bootable, attributes: p.attributes,
+      filesystem: p.filesystem ? { type: p.filesystem.type, label: p.filesystem.label, uuid: p.filesystem.uuid, files: p.filesystem.files, dataBytes: p.filesystem.dataBytes } : null,
+    })),
+    files: plan.partitions.reduce((n, p) => n + (p.filesystem?.files ?? 0), 0),
+    bytes,
+  };
+}
+
+/** Build an image from a spec into a sink: plan, then emit. On any failure the sink is aborted. */
+export async function buildImage(spec: unknown, sink: Sink, options: BuildOptions = {}): Promise<BuildReport> {
+  let plan: ImagePlan;
+  try {
+    plan = await planImage(spec, options);
+  } catch (e) {
+    try { await sink.abort(e); } catch { /* keep the first error */ }
+    throw e;
+  }
+  return emitImage(plan, sink, options);
+}
