@@ -261,7 +261,9 @@ export class GrubEnv {
     let removed = 0;
     while (p < pend && removed < max) {
       if (buf[p] !== HASH && startsWithAt(buf, p, nameB)) {
-        const q = Math.min(findNextLine(buf, p, pend), pend);
+        const q = findNextLine(buf, p, pend);
+        // A last line with no newline before the end is left alone (grub-editenv does so).
+        if (q > pend) break;
         const len = q - p;
         buf.copyWithin(p, q, pend);
         buf.fill(HASH, pend - len, pend);
