@@ -185,14 +185,17 @@ export function buildInitramfs(o: InitramfsOptions): Uint8Array {
 export type GrubTarget = 'x86_64-efi' | 'arm64-efi';
 export const GRUB_MODULES = 'part_gpt part_msdos fat ext2 normal configfile linux loadenv search search_fs_file test echo regexp halt';
 
-/** A standalone GRUB EFI binary with fixtures/boot/grub-embedded.cfg as its memdisk grub.cfg. */
-export function makeGrubEfi(target: GrubTarget, out: string, moduleDir?: string): void {
+/** The A/B grub.cfg the library ships (fixtures/grub/grub.cfg): it finds the ESP by its grubenv itself. */
+export const GRUB_CFG = path.join(REPO, 'fixtures/grub/grub.cfg');
+
+/** A standalone GRUB EFI binary with `cfg` embedded as its memdisk /boot/grub/grub.cfg. */
+export function makeGrubEfi(target: GrubTarget, out: string, cfg: string, moduleDir?: string): void {
   const args = [
     '-O', target, '-o', out, '--modules', GRUB_MODULES, '--install-modules', GRUB_MODULES,
     '--locales=', '--themes=', '--fonts=',
   ];
   if (moduleDir) args.push('-d', moduleDir);
-  args.push(`boot/grub/grub.cfg=${path.join(FIXTURES, 'grub-embedded.cfg')}`);
+  args.push(`boot/grub/grub.cfg=${cfg}`);
   sh('grub-mkstandalone', args, { timeoutMs: 120_000 });
 }
 
