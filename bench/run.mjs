@@ -104,7 +104,11 @@ function classic(kind, payload, size) {
     const off = part.start * 512;
     const bytes = part.size * 512;
     if (p.fs === 'fat32') {
-      step(`mkfs.fat p${i + 1}`, 'mkfs.fat', ['-F', '32', '-n', p.name.slice(0, 11), '--offset', String(part.start), img, String(bytes / 1024)]);
+      // Below 260 MiB, FAT32 needs 512-byte clusters to reach its minimum
+      // cluster count (mkfs.fat -F 32 would pick 4 KiB and warn, and mtools
+      // then takes the volume for FAT16).
+      const small = bytes < 260 * MiB ? ['-s', '1'] : [];
+      step(`mkfs.fat p${i + 1}`, 'mkfs.fat', ['-F', '32', ...small, '-n', p.name.slice(0, 11), '--offset', String(part.start), img, String(bytes / 1024)]);
       const src = p.from.flatMap((d) => entries(path.join(payload, d)));
       step(`mcopy p${i + 1}`, 'mcopy', ['-s', '-Q', '-i', `${img}@@${off}`, ...src, '::/']);
     } else {
