@@ -9,6 +9,7 @@ import { openFat } from '../../src/fat32/read.js';
 import { isDiskwrightError } from '../../src/errors.js';
 import { editBootenvInPlace, locateBootenv, type BootenvPartition } from '../../src/bootenv/locate.js';
 import { formatAutoboot } from '../../src/bootenv/autoboot.js';
+import { bootenvCommand } from '../../src/cli/commands/bootenv.js';
 import { haveTools, run, tempDir } from '../helpers/oracle.js';
 
 const MiB = 1024 * 1024;
@@ -167,6 +168,45 @@ describe.skipIf(!haveTools('sgdisk', 'sfdisk', 'mkfs.fat', 'mcopy', 'mmd', 'grub
       expect(text.startsWith('[all]\ntryboot_a_b=1\nboot_partition=3\ndtoverlay=vc4-kms-v3d\n[tryboot]\nboot_partition=2\n#')).toBe(true);
       // config.txt is the same bytes as before
       expect(ok('mtype', ['-i', at, '::/config.txt'])).toBe(Buffer.from(formatAutoboot({ committed: 'A' })).toString('latin1'));
+    } finally { cleanup(); }
+  });
+
+  it('the CLI edits the image file itself: diskwright bootenv IMG try 2 / good, read back with mtools and grub-editenv', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const img = path.join(dir, 'disk.img');
+      fs.writeFileSync(img, new Uint8Array(0));
+      fs.truncateSync(img, 72 * MiB);
+      ok('sgdisk', ['-n1:2048:+64M', '-t1:ef00', '-n2:0:0', '-t2:8300', img]);
+      ok('mkfs.fat', ['-F', '32', '-s', '1', '--offset', '2048', img, String(64 * 1024)]);
+      const at = `${img}@@${MiB}`;
+      const env = path.join(dir, 'grubenv');
+      ok('grub-editenv', [env, 'create']);
+      ok('mmd', ['-i', at, '::/EFI', '::/EFI/BOOT']);
+      ok('mcopy', ['-i', at, env, '::/EFI/BOOT/grubenv']);
+      const before = new Uint8Array(fs.readFileSync(img));
+      let out = '';
+      let err = '';
+      const io = { stdout: (b: Uint8Array | string) => { out += typeof b === 'string' ? b : Buffer.from(b).toString('utf8'); }, stderr: (s: string) => { err += s; } };
+      expect(await bootenvCommand([img, 'slot', 'A'], io)).toBe(0);
+      expect(await bootenvCommand([img, 'try', '2'], io)).toBe(0);
+      expect(await bootenvCommand([img, 'set', 'extra=x y'], io)).toBe(0);
+      out = '';
+      expect(await bootenvCommand([img, 'list'], io)).toBe(0);
+      expect(out).toBe('boot_default=B\nboot_counter=2\nboot_success=0\nextra=x y\n');
+      expect(err).toBe('');
+      const after = new Uint8Array(fs.readFileSync(img));
+      const reader = openFat(subDisk(memoryDisk(after, false), MiB, 64 * MiB));
+      expectOnlyInside(before, after, reader.fileExtents('/EFI/BOOT/grubenv').map((e) => ({ offset: e.offset + MiB, length: e.length })));
+      const o = path.join(dir, 'o');
+      ok('mcopy', ['-i', at, '::/EFI/BOOT/grubenv', o]);
+      expect(ok('grub-editenv', [o, 'list'])).toBe(out);
+      // --file with a partition that does not exist, and a missing key
+      expect(await bootenvCommand([img, 'list', '--file', 'p7:/x'], io)).toBe(1);
+      expect(err).toMatch(/^diskwright: BOOTENV_NO_PARTITION: /);
+      err = '';
+      expect(await bootenvCommand([img, 'get', 'nope'], io)).toBe(1);
+      expect(err).toMatch(/^diskwright: BOOTENV_UNSET: /);
     } finally { cleanup(); }
   });
 

@@ -4,9 +4,9 @@
 // file, or the file inside an image found as src/bootenv/locate.ts says.
 import * as fs from 'node:fs';
 import { DiskwrightError, fail } from '../../errors.js';
-import type { Disk } from '../../io/disk.js';
-import type { FilesystemReader } from '../../fs/types.js';
 import { openFileDisk } from '../../node/file-source.js';
+import { openImage } from '../../image/open.js';
+import { probeFilesystem } from '../../image/registry.js';
 import {
   type BootenvPartition, decodeBootenv, detectBootenvKind, editBootenvInPlace, encodeBootenv, locateBootenv, parsePartPath, runBootenvCommand,
 } from '../../bootenv/locate.js';
@@ -49,16 +49,6 @@ const defaultIo: CliIo = {
   stdout: (b) => { process.stdout.write(b); },
   stderr: (s) => { process.stderr.write(s); },
 };
-
-/** Partitions of an image, for the locator. Supplied by the image layer (src/image/open.ts). */
-export type OpenPartitions = (disk: Disk) => { partitions: BootenvPartition[]; probe: (d: Disk) => FilesystemReader | null };
-
-let imageOpener: OpenPartitions | null = null;
-
-/** The image layer registers how to list an image's partitions and open their filesystems. */
-export function setBootenvImageOpener(fn: OpenPartitions): void {
-  imageOpener = fn;
-}
 
 const VERBS = new Set(['list', 'get', 'set', 'unset', 'slot', 'try', 'good', 'rollback', 'state']);
 const BARE_MAX = 64 * 1024;
@@ -116,12 +106,13 @@ export async function bootenvCommand(argv: string[], io: CliIo = defaultIo): Pro
       if (res.note) io.stderr(`diskwright: note: ${res.note}\n`);
       return 0;
     }
-    if (!imageOpener) {
-      fail('BOOTENV_NO_IMAGE_LAYER', 'this build cannot open disk images (no image layer registered)', { path: target });
-    }
     const disk = openFileDisk(target, mutating);
     try {
-      const { partitions, probe } = imageOpener(disk);
+      const img = openImage(disk);
+      const partitions: BootenvPartition[] = img.partitions
+        .filter((p) => !p.container && p.start + p.size <= disk.size)
+        .map((p) => ({ index: p.index, type: p.type ?? '', disk: img.partitionDisk(p.index) }));
+      const probe = probeFilesystem;
       const loc = locateBootenv(partitions, probe, { file: fileOpt ? parsePartPath(fileOpt) : undefined });
       const res = editBootenvInPlace(loc, verb, args, opts);
       io.stdout(res.output);
@@ -132,7 +123,7 @@ export async function bootenvCommand(argv: string[], io: CliIo = defaultIo): Pro
     }
   } catch (e) {
     if (e instanceof DiskwrightError) {
-      if (e.code === 'BOOTENV_USAGE') return usage(io, e.message);
+      if (e.code === 'BOOTENV_USAGE' || e.code === 'BOOTENV_FILE_SPEC') return usage(io, e.message);
       io.stderr(`diskwright: ${e.code}: ${e.message}\n`);
       if (process.env.DISKWRIGHT_DEBUG === '1' && e.stack) io.stderr(e.stack + '\n');
       return 1;
