@@ -4,6 +4,8 @@
 // file, or the file inside an image found as src/bootenv/locate.ts says.
 import * as fs from 'node:fs';
 import { DiskwrightError, fail } from '../../errors.js';
+import type { Disk } from '../../io/disk.js';
+import type { FilesystemReader } from '../../fs/types.js';
 import { openFileDisk } from '../../node/file-source.js';
 import { openImage } from '../../image/open.js';
 import { probeFilesystem } from '../../image/registry.js';
@@ -49,6 +51,27 @@ const defaultIo: CliIo = {
   stdout: (b) => { process.stdout.write(b); },
   stderr: (s) => { process.stderr.write(s); },
 };
+
+/** How an image's partitions are listed and their filesystems opened. */
+export type OpenPartitions = (disk: Disk) => { partitions: BootenvPartition[]; probe: (d: Disk) => FilesystemReader | null };
+
+/** The default: the image layer's openImage and the registered filesystem probes. */
+export const openImagePartitions: OpenPartitions = (disk) => {
+  const img = openImage(disk);
+  return {
+    partitions: img.partitions
+      .filter((p) => !p.container && p.start + p.size <= disk.size)
+      .map((p) => ({ index: p.index, type: p.type ?? '', disk: img.partitionDisk(p.index) })),
+    probe: probeFilesystem,
+  };
+};
+
+let imageOpener: OpenPartitions = openImagePartitions;
+
+/** Replace how images are opened (tests, or another image layer). */
+export function setBootenvImageOpener(fn: OpenPartitions): void {
+  imageOpener = fn;
+}
 
 const VERBS = new Set(['list', 'get', 'set', 'unset', 'slot', 'try', 'good', 'rollback', 'state']);
 const BARE_MAX = 64 * 1024;
@@ -108,11 +131,7 @@ export async function bootenvCommand(argv: string[], io: CliIo = defaultIo): Pro
     }
     const disk = openFileDisk(target, mutating);
     try {
-      const img = openImage(disk);
-      const partitions: BootenvPartition[] = img.partitions
-        .filter((p) => !p.container && p.start + p.size <= disk.size)
-        .map((p) => ({ index: p.index, type: p.type ?? '', disk: img.partitionDisk(p.index) }));
-      const probe = probeFilesystem;
+      const { partitions, probe } = imageOpener(disk);
       const loc = locateBootenv(partitions, probe, { file: fileOpt ? parsePartPath(fileOpt) : undefined });
       const res = editBootenvInPlace(loc, verb, args, opts);
       io.stdout(res.output);
