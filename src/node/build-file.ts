@@ -1,0 +1,66 @@
+// Build an image from a spec file on the host: `from` paths resolve against
+// the spec's directory, output goes through OutputSink (temporary files,
+// renamed only when complete; optional .zst and .bmap).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DiskwrightError, fail } from '../errors.js';
+import { buildImage, type BuildOptions, type BuildReport } from '../image/build.js';
+import { parseSpecJson, type FilesystemSpec } from '../image/spec.js';
+import type { Timestamp } from '../tree/tree.js';
+import { ioError } from './file-sink.js';
+import { treeFromContents, type ContentItem, type ContentsOptions } from './inputs.js';
+import { OutputSink, type OutputResult } from './output.js';
+
+export interface BuildFileOptions extends Pick<BuildOptions, 'onProgress' | 'signal' | 'seed'> {
+  /** Write OUT.zst (streamed). */
+  zstd?: boolean;
+  /** Write OUT.bmap beside the image. */
+  bmap?: boolean;
+  /** The SOURCE_DATE_EPOCH environment value (a string of whole seconds), if any. */
+  sourceDateEpoch?: string | number;
+}
+
+export interface BuildFileResult {
+  report: BuildReport;
+  output: OutputResult;
+}
+
+/** Parse SOURCE_DATE_EPOCH: whole seconds. */
+export function parseSourceDateEpoch(v: string | number | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = typeof v === 'number' ? v : /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!Number.isSafeInteger(n)) fail('SOURCE_DATE_EPOCH_INVALID', `SOURCE_DATE_EPOCH must be whole seconds since the epoch, got ${JSON.stringify(v)}`, { actual: v });
+  return n;
+}
+
+/** A loadTree for buildImage that reads host files, directories and tar archives. */
+export function hostTreeLoader(baseDir: string): NonNullable<BuildOptions['loadTree']> {
+  return (fsSpec: FilesystemSpec, specPath: string, defaultTime: Timestamp) =>
+    treeFromContents((fsSpec.contents ?? []) as ContentItem[], {
+      baseDir, defaultTime, path: `${specPath}.contents`, owner: fsSpec.owner as ContentsOptions['owner'],
+    });
+}
+
+/** Read a spec file and build it to `out`. Nothing is left at `out` when this fails. */
+export async function buildImageFile(specFile: string, out: string, options: BuildFileOptions = {}): Promise<BuildFileResult> {
+  let text: string;
+  try {
+    text = fs.readFileSync(specFile, 'utf8');
+  } catch (e) {
+    throw ioError(e, specFile, 'read');
+  }
+  const spec = parseSpecJson(text, specFile);
+  const sink = new OutputSink(out, { zstd: options.zstd, bmap: options.bmap, signal: options.signal });
+  try {
+    const report = await buildImage(spec, sink, {
+      onProgress: options.onProgress, signal: options.signal, seed: options.seed,
+      sourceDateEpoch: parseSourceDateEpoch(options.sourceDateEpoch),
+      loadTree: hostTreeLoader(path.dirname(path.resolve(specFile))),
+    });
+    if (!sink.result) throw new DiskwrightError('INTERNAL', 'output finished without a result');
+    return { report, output: sink.result };
+  } catch (e) {
+    await sink.abort(e);
+    throw e;
+  }
+}

@@ -1,0 +1,146 @@
+// The CLI run in process through main(): exit statuses, stderr format, the
+// inspect JSON shape, ls/cat, build outputs and the demo.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { haveTools, run, tempDir } from '../helpers/oracle.js';
+
+const tmp = tempDir('dw-cli-');
+afterAll(() => tmp.cleanup());
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const out: Buffer[] = [];
+  let err = '';
+  const status = await main(args, {
+    stdout: (b) => { out.push(Buffer.from(typeof b === 'string' ? Buffer.from(b) : b)); },
+    stderr: (s) => { err += s; },
+    env: { SOURCE_DATE_EPOCH: '1700000000', ...env }, cwd: tmp.dir,
+  });
+  const stdout = Buffer.concat(out);
+  return { status, stdout: stdout.toString('utf8'), bytes: stdout, stderr: err };
+}
+
+function writeSpec(name: string, spec: unknown): string {
+  const p = path.join(tmp.dir, name);
+  fs.writeFileSync(p, typeof spec === 'string' ? spec : JSON.stringify(spec, null, 2));
+  return p;
+}
+
+fs.mkdirSync(path.join(tmp.dir, 'files/boot'), { recursive: true });
+fs.writeFileSync(path.join(tmp.dir, 'files/boot/config.txt'), 'arm_64bit=1\n');
+fs.writeFileSync(path.join(tmp.dir, 'files/hello.bin'), Buffer.from([0, 1, 2, 255, 10, 13]));
+
+const spec = {
+  table: 'gpt', size: '80MiB', seed: 'cli',
+  partitions: [
+    { name: 'ESP', type: 'esp', size: '40MiB', filesystem: { type: 'fat32', label: 'ESP', contents: [{ from: 'files', to: '/' }] } },
+    { name: 'root', type: 'linux-root-x86-64', size: 'rest', attributes: ['required', 'legacy-bios-bootable', 60] },
+  ],
+};
+
+describe('diskwright CLI', () => {
+  it('--help on every command, usage errors exit 2, unknown commands exit 2', async () => {
+    for (const c of ['build', 'inspect', 'ls', 'cat', 'demo', 'bootenv']) {
+      const r = await cli([c, '--help']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^usage: diskwright ${c}`));
+    }
+    expect((await cli(['--help'])).stdout).toContain('commands:');
+    expect((await cli(['frobnicate'])).status).toBe(2);
+    const u = await cli(['build', 'x.json']);
+    expect(u.status).toBe(2);
+    expect(u.stderr).toMatch(/^diskwright: USAGE: /);
+    expect((await cli(['inspect', 'a', '--nope'])).status).toBe(2);
+  });
+
+  it('build + inspect --json: the contract shape, types and attributes', async () => {
+    const s = writeSpec('gpt.json', spec);
+    const b = await cli(['build', s, '-o', 'gpt.img', '--json']);
+    expect(b.stderr).toBe('');
+    expect(b.status).toBe(0);
+    const report = JSON.parse(b.stdout);
+    expect(report.files).toBe(2);
+    const r = await cli(['inspect', 'gpt.img', '--json']);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc).sort()).toEqual(['diskId', 'partitions', 'sectorSize', 'table', 'warnings']);
+    expect(doc).toMatchObject({ table: 'gpt', sectorSize: 512, diskId: report.diskId, warnings: [] });
+    expect(doc.partitions[0]).toEqual({
+      index: 1, start: 1048576, size: 40 * 1048576, type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', name: 'ESP', uuid: report.partitions[0].uuid,
+      bootable: false, attributes: [], filesystem: { type: 'fat32', label: 'ESP', uuid: expect.stringMatching(/^[0-9A-F]{4}-[0-9A-F]{4}$/), size: 40 * 1048576, used: expect.any(Number) },
+    });
+    expect(doc.partitions[1]).toMatchObject({ index: 2, type: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', bootable: true, attributes: ['required', 'legacy-bios-bootable', 60], filesystem: null });
+    const text = await cli(['inspect', 'gpt.img']);
+    expect(text.stdout).toContain('esp');
+  });
+
+  it('ls and cat read files back byte for byte', async () => {
+    const s = writeSpec('gpt2.json', spec);
+    expect((await cli(['build', s, '-o', 'files.img'])).status).toBe(0);
+    expect((await cli(['ls', 'files.img', 'p1:/'])).stdout.split('\n').filter(Boolean).sort()).toEqual(['boot', 'hello.bin']);
+    const long = await cli(['ls', 'files.img', 'p1:/boot', '--long']);
+    expect(long.stdout).toMatch(/^-rw\S+ 0:0 +12 \S+ config\.txt\n$/);
+    const cat = await cli(['cat', 'files.img', 'p1:/hello.bin']);
+    expect(cat.status).toBe(0);
+    expect([...cat.bytes]).toEqual([0, 1, 2, 255, 10, 13]);
+    const missing = await cli(['cat', 'files.img', 'p1:/nope']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^diskwright: [A-Z0-9_]+: /);
+    expect((await cli(['ls', 'files.img', 'p9:/'])).stderr).toMatch(/^diskwright: IMAGE_NO_PARTITION: /);
+    expect((await cli(['ls', 'files.img', 'partition1'])).status).toBe(2);
+  });
+
+  it('bad specs: one line on stderr with the code and the JSON path, exit 1, nothing at OUT', async () => {
+    const typo = writeSpec('typo.json', { ...spec, partitions: [{ ...spec.partitions[0], sise: '1MiB' }] });
+    const r = await cli(['build', typo, '-o', 'typo.img']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^diskwright: SPEC_UNKNOWN_KEY: partitions\[0\]\.sise: unknown key \(did you mean "size"\?\)\n$/);
+    expect(fs.existsSync(path.join(tmp.dir, 'typo.img'))).toBe(false);
+    const bad = writeSpec('syntax.json', '{\n  "table": "gpt"\n  "size": "1MiB"\n}\n');
+    const j = await cli(['build', bad, '-o', 'syntax.img']);
+    expect(j.status).toBe(1);
+    expect(j.stderr).toMatch(/^diskwright: SPEC_JSON: .*syntax\.json:3:3: /);
+    expect(j.stderr).not.toMatch(/\n\s+at /);
+    const big = writeSpec('big.json', { ...spec, partitions: [{ name: 'x', type: 'linux', size: '200MiB' }] });
+    const g = await cli(['build', big, '-o', 'big.img']);
+    expect(g.stderr).toMatch(/^diskwright: LAYOUT_NO_SPACE: partitions\[0\]\.size: /);
+    expect(fs.readdirSync(tmp.dir).filter((f) => f.startsWith('.') || f.startsWith('big') || f.startsWith('typo') || f.startsWith('syntax.img'))).toEqual(['big.json', 'typo.json']);
+  });
+
+  it('--zstd and --bmap write OUT.zst and OUT.bmap', async () => {
+    const s = writeSpec('z.json', spec);
+    const r = await cli(['build', s, '-o', 'z.img', '--zstd', '--bmap']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(path.join(tmp.dir, 'z.img.zst'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp.dir, 'z.img.bmap'))).toBe(true);
+  });
+
+  it('--seed changes the ids; the same seed gives the same image', async () => {
+    const s = writeSpec('seed.json', spec);
+    await cli(['build', s, '-o', 'a.img']);
+    await cli(['build', s, '-o', 'b.img']);
+    await cli(['build', s, '-o', 'c.img', '--seed', 'other']);
+    const h = (f: string) => fs.readFileSync(path.join(tmp.dir, f));
+    expect(h('a.img').equals(h('b.img'))).toBe(true);
+    expect(h('a.img').equals(h('c.img'))).toBe(false);
+  });
+
+  it('demo builds the sample image and prints its layout', async () => {
+    const r = await cli(['demo', '-o', 'demo']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/GPT, 512-byte sectors/);
+    expect(r.stdout).toContain('EFI System');
+    const img = path.join(tmp.dir, 'demo/demo.img');
+    expect((await cli(['cat', img, 'p1:/EFI/BOOT/grub.cfg'])).stdout).toContain('menuentry "System A"');
+    if (haveTools('sgdisk')) expect(run('sgdisk', ['-v', img]).stdout).toContain('No problems found');
+  });
+
+  it('DISKWRIGHT_DEBUG=1 adds a stack trace', async () => {
+    const r = await cli(['inspect', 'missing.img'], { DISKWRIGHT_DEBUG: '1' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^diskwright: IO_NOT_FOUND: .*\n\S*Error.*\n\s+at /);
+  });
+});
