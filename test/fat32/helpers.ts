@@ -73,3 +73,9 @@ export function treeContents(t: FileTree): Map<string, Uint8Array | null> {
 }
 
 export const MTOOLS_ENV = { MTOOLS_SKIP_CHECK: '1', mtools_skip_check: '1', MTOOLSRC: '/dev/null', LC_ALL: 'C.UTF-8' };
+
+/** Byte equality without vitest's slow element-wise diff on big arrays. */
+export function sameBytes(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
+  if (a == null || b == null) return a == b;
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
