@@ -155,6 +155,13 @@ export function readMbr(disk: Disk, options: ReadMbrOptions = {}): ReadMbrResult
     warnings.push(message);
   };
   const { signature: _s, ...table } = t;
+  // util-linux libfdisk dos.c and mbrman accept only 0x00 and 0x80 as boot indicators.
+  for (let i = 0; i < 4; i++) {
+    const bi = sector[446 + i * 16];
+    if (bi !== 0x00 && bi !== 0x80) {
+      fail('MBR_BOOT_INDICATOR', `partition ${i + 1}: boot indicator 0x${bi.toString(16)} is neither 0x00 nor 0x80`, { structure: 'mbr', offset: 446 + i * 16, field: 'BootIndicator', expected: [0, 0x80], actual: bi });
+    }
+  }
   for (const ext of t.primaries) {
     if (!ext || !EXTENDED_TYPES.has(ext.type)) continue;
     const extStart = ext.startLba;
@@ -184,6 +191,12 @@ export function readMbr(disk: Disk, options: ReadMbrOptions = {}): ReadMbrResult
       }
       const first = MbrPartitionRecord.decode(e.PartitionRecord, 0);
       const link = MbrPartitionRecord.decode(e.PartitionRecord, 16);
+      const badFlag = [first, link].findIndex((r) => r.BootIndicator !== 0x00 && r.BootIndicator !== 0x80);
+      if (badFlag >= 0) {
+        const bi = [first, link][badFlag].BootIndicator;
+        problem('MBR_BOOT_INDICATOR', `EBR at LBA ${ebr}, entry ${badFlag + 1}: boot indicator 0x${bi.toString(16)} is neither 0x00 nor 0x80`, { offset: ebr * sectorSize + 446 + badFlag * 16, field: 'BootIndicator', expected: [0, 0x80], actual: bi });
+        break;
+      }
       if (first.OSType !== 0 && first.SizeInLBA !== 0) {
         const p = toPartition(first, index++, ebr);
         p.ebrLba = ebr;
