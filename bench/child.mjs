@@ -4,13 +4,14 @@
 //
 //   node bench/child.mjs synthetic PAYLOAD SIZE OUT [--zstd] [--bmap] [--raw]
 //   node bench/child.mjs preset gpt|rpi PAYLOAD SIZE OUT [--zstd] [--bmap]
+//     (the KubeSolo layouts as specs, built with buildImageFile)
 //
 // "synthetic" lays the payload's file bytes out as a partitioned image would
 // (four regions, files 4 KiB aligned, a fixed amount of metadata and zero
 // ranges) and streams it through openOutput: it measures the output layer
 // (sparse file, .img.zst, .bmap) on a realistic byte mix without the
-// filesystem builders. "preset" runs the whole-image presets once they exist
-// (src/image/presets.ts, src/image/build.ts); it exits 3 while they do not.
+// filesystem builders. "preset" builds the two KubeSolo layouts from the
+// payload with the whole-image builder (a spec per layout, buildImageFile).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -87,23 +88,44 @@ async function synthetic(payload, size, out) {
   return { dataBytes, compressedSize: sink.result.compressedSize ?? null, mappedBlocks: sink.result.bmap?.mappedBlocksCount ?? null };
 }
 
+/** The two KubeSolo layouts as diskwright specs, partition for partition as bench/run.mjs builds them classically. */
+export function benchSpec(kind, payload, size) {
+  const from = (d) => [{ from: path.resolve(payload, d), to: '/' }];
+  if (kind === 'gpt') {
+    return {
+      table: 'gpt', size, seed: 'bench', sourceDateEpoch: 1700000000,
+      partitions: [
+        { name: 'EFI', type: 'esp', size: '128MiB', filesystem: { type: 'fat32', label: 'EFI', contents: from('efi') } },
+        { name: 'SYSTEM-A', type: 'linux', size: '512MiB', filesystem: { type: 'ext4', label: 'SYSTEM-A', contents: from('boot') } },
+        { name: 'SYSTEM-B', type: 'linux', size: '512MiB', filesystem: { type: 'ext4', label: 'SYSTEM-B', contents: from('boot') } },
+        { name: 'DATA', type: 'linux', size: 'rest', filesystem: { type: 'ext4', label: 'DATA', contents: from('data') } },
+      ],
+    };
+  }
+  return {
+    table: 'mbr', size, seed: 'bench', sourceDateEpoch: 1700000000,
+    partitions: [
+      { name: 'control', type: 'fat32', size: '256MiB', bootable: true, filesystem: { type: 'fat32', label: 'CONTROL', contents: from('control') } },
+      { name: 'boot-a', type: 'fat32', size: '512MiB', filesystem: { type: 'fat32', label: 'BOOT-A', contents: from('boot') } },
+      { name: 'boot-b', type: 'fat32', size: '512MiB', filesystem: { type: 'fat32', label: 'BOOT-B', contents: from('boot') } },
+      { name: 'data', type: 'linux', size: 'rest', filesystem: { type: 'ext4', label: 'DATA', contents: from('data') } },
+    ],
+  };
+}
+
 async function preset(kind, payload, size, out) {
-  let presets, build;
+  let buildFile;
   try {
-    presets = await import(dist('image/presets.js'));
-    build = await import(dist('image/build.js'));
+    buildFile = await import(dist('node/build-file.js'));
   } catch {
-    process.stdout.write(JSON.stringify({ unavailable: 'src/image/presets.ts / src/image/build.ts are not built yet' }) + '\n');
+    process.stdout.write(JSON.stringify({ unavailable: 'src/node/build-file.ts (buildImageFile) is not built' }) + '\n');
     process.exit(3);
   }
-  // The preset inputs follow issue 6 (genericGpt / raspberryPi, buildImage(spec, sink)).
-  const p = (d) => path.join(payload, d);
-  const spec = kind === 'gpt'
-    ? presets.genericGpt({ arch: 'x86_64', efi: p('efi'), systemA: p('boot'), data: p('data'), size, sourceDateEpoch: 1700000000, seed: 'bench' })
-    : presets.raspberryPi({ control: p('control'), bootA: p('boot'), data: p('data'), size, sourceDateEpoch: 1700000000, seed: 'bench' });
-  const sink = openOutput(out, { zstd: flags.has('--zstd'), bmap: flags.has('--bmap') });
-  const report = await build.buildImage(spec, sink, {});
-  return { report: report ? { files: report.files, bytes: report.bytes } : null, compressedSize: sink.result?.compressedSize ?? null };
+  const specFile = `${out}.spec.json`;
+  fs.writeFileSync(specFile, JSON.stringify(benchSpec(kind, payload, size), null, 2));
+  const { report, output } = await buildFile.buildImageFile(specFile, out, { zstd: flags.has('--zstd'), bmap: flags.has('--bmap') });
+  fs.rmSync(specFile);
+  return { files: report.files, dataBytes: report.bytes, compressedSize: output.compressedSize ?? null, mappedBlocks: output.bmap?.mappedBlocksCount ?? null };
 }
 
 const t0 = process.hrtime.bigint();
