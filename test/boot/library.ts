@@ -1,25 +1,23 @@
-// Images for the boot tests made by the library's own parts: our GPT
-// (createGptTable/encodeGpt), our FAT32 builder (ESP, grubenv contiguous),
-// our ext4 builder (SYSTEM-A/B, DATA), our grubenv; and the library's in-place
-// bootenv edit (what `diskwright bootenv IMG slot B` runs) between boots.
-// Until src/image/presets.ts and buildImage exist this assembles the same
-// layout the genericGpt preset is specified to make; see fixtures/boot/README.md.
+// Images for the boot tests made by the library: buildImage from a spec (our
+// GPT, our FAT32 with a contiguous grubenv, our ext4), and the library's
+// in-place bootenv edit (what `diskwright bootenv IMG slot B` runs) between
+// boots. Until src/image/presets.ts (genericGpt) exists, the spec spells out
+// the layout the preset is specified to make; see fixtures/boot/README.md.
 import * as fs from 'node:fs';
-import { createGptTable, encodeGpt } from '../../src/gpt/table.js';
-import { planFat } from '../../src/fat32/build.js';
+import { buildImage } from '../../src/image/build.js';
 import { openFat } from '../../src/fat32/read.js';
-import { planExt4 } from '../../src/ext4/build.js';
+import { FileSink } from '../../src/node/file-sink.js';
 import { editBootenvInPlace, locateBootenv, type BootenvCommandResult } from '../../src/bootenv/locate.js';
 import { openFileDisk } from '../../src/node/file-source.js';
 import { subDisk } from '../../src/io/disk.js';
-import type { Sink } from '../../src/io/sink.js';
 import type { FileTree } from '../../src/tree/tree.js';
-import type { FilesystemPlan, FilesystemReader } from '../../src/fs/types.js';
+import type { FilesystemReader } from '../../src/fs/types.js';
 import { MiB, type PlacedPartition } from './classic.js';
 
 export interface LibraryPartition {
   name: string;
-  typeGuid: string;
+  /** A GPT type alias of the spec ("esp", "linux") or a GUID. */
+  type: string;
   sizeMiB: number;
   fs: 'fat32' | 'ext4';
   label: string;
@@ -27,61 +25,40 @@ export interface LibraryPartition {
 }
 
 /**
- * Positional writes into a fresh (all-zero, sparse) image file. A zero range
- * needs no write there: the file reads as zeros where nothing was written.
+ * Build a GPT image with the library's buildImage from a spec. The
+ * filesystems' contents are in-memory trees: the spec names them
+ * ("from": "tree:NAME") and the loadTree hook hands them over.
  */
-class ImageFileSink implements Sink {
-  constructor(private readonly fd: number) {}
-  async write(offset: number, data: Uint8Array): Promise<void> {
-    let done = 0;
-    while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, offset + done);
-  }
-  async zero(): Promise<void> { /* fresh file: already zeros */ }
-  async finish(): Promise<void> { /* the caller closes the file */ }
-  async abort(): Promise<void> { /* the caller removes the file */ }
-}
-
-export async function buildLibraryGptImage(image: string, partitions: LibraryPartition[], seed: string): Promise<PlacedPartition[]> {
-  const placed: PlacedPartition[] = [];
-  let at = 1;
-  for (const [i, p] of partitions.entries()) {
-    placed.push({ name: p.name, type: p.typeGuid, sizeMiB: p.sizeMiB, fs: p.fs, label: p.label, index: i + 1, offset: at * MiB, size: p.sizeMiB * MiB });
-    at += p.sizeMiB;
-  }
-  const total = (at + 1) * MiB;
-  const table = createGptTable({
-    diskSize: total,
-    diskGuid: '5EED0000-0000-4000-8000-000000000000',
-    partitions: placed.map((p) => ({
-      typeGuid: p.type,
-      uniqueGuid: `5EED0000-0000-4000-8000-00000000000${p.index}`,
-      startLba: p.offset / 512,
-      endLba: (p.offset + p.size) / 512 - 1,
+export async function buildLibraryGptImage(image: string, partitions: LibraryPartition[], seed: string, sourceDateEpoch: number): Promise<{ parts: PlacedPartition[]; spec: unknown }> {
+  const totalMiB = 1 + partitions.reduce((n, p) => n + p.sizeMiB, 0) + 1;
+  const spec = {
+    table: 'gpt',
+    size: totalMiB * MiB,
+    seed,
+    sourceDateEpoch,
+    partitions: partitions.map((p) => ({
       name: p.name,
+      type: p.type,
+      size: p.sizeMiB * MiB,
+      filesystem: p.fs === 'fat32'
+        ? { type: 'fat32', label: p.label, contents: [{ from: `tree:${p.name}`, to: '/' }] }
+        : { type: 'ext4', label: p.label, owner: 'root', contents: [{ from: `tree:${p.name}`, to: '/' }] },
     })),
+  };
+  const trees = new Map(partitions.map((p) => [`tree:${p.name}`, p.tree]));
+  const report = await buildImage(spec, new FileSink(image), {
+    loadTree: async (fsSpec) => {
+      const from = (fsSpec.contents as Array<{ from: string }>)[0].from;
+      const t = trees.get(from);
+      if (!t) throw new Error(`no tree ${from}`);
+      return t;
+    },
   });
-  const gpt = encodeGpt(table);
-  fs.rmSync(image, { force: true });
-  const fd = fs.openSync(image, 'w+');
-  try {
-    fs.ftruncateSync(fd, total);
-    const sink = new ImageFileSink(fd);
-    await sink.write(0, gpt.protectiveMbr);
-    await sink.write(gpt.primaryHeaderOffset, gpt.primaryHeader);
-    await sink.write(gpt.primaryEntriesOffset, gpt.entries);
-    for (const [i, p] of partitions.entries()) {
-      const where = placed[i];
-      const plan: FilesystemPlan = p.fs === 'fat32'
-        ? planFat({ tree: p.tree, size: where.size, fat: 'fat32', label: p.label, seed, seedLabels: [where.index], partitionOffset: where.offset, path: p.name })
-        : planExt4(p.tree, { size: where.size, label: p.label, seed: `${seed}/${where.index}`, owner: 'root' });
-      await plan.emit(sink, where.offset);
-    }
-    await sink.write(gpt.backupEntriesOffset, gpt.entries);
-    await sink.write(gpt.backupHeaderOffset, gpt.backupHeader);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return placed;
+  const parts = report.partitions.map((r, i) => ({
+    name: r.name ?? '', type: r.type, sizeMiB: partitions[i].sizeMiB, fs: partitions[i].fs, label: partitions[i].label,
+    index: r.index, offset: r.start, size: r.size,
+  }));
+  return { parts, spec };
 }
 
 /** Our FAT reader over one partition of the image. */
