@@ -223,3 +223,49 @@ describe('openOutput', () => {
     }
   });
 });
+
+// A whole image from the sample spec, flashed with its block map onto a
+// target full of random bytes: the result must pass the oracles.
+describe.skipIf(!haveTools('bmaptool', 'sgdisk', 'fsck.fat', 'e2fsck'))('bmap flash of a built image', () => {
+  it('bmaptool-copies fixtures/specs/demo.json onto random bytes and the result passes sgdisk, fsck.fat and e2fsck', async () => {
+    const { buildImageFile } = await import('../../src/node/build-file.js');
+    const { dir, cleanup } = tempDir();
+    try {
+      const out = path.join(dir, 'demo.img');
+      const { output } = await buildImageFile(path.resolve('fixtures/specs/demo.json'), out, { bmap: true });
+      const size = fs.statSync(out).size;
+      const target = path.join(dir, 'target');
+      const junk = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 1 << 16) junk.writeUInt32LE((i * 2654435761) >>> 0, i); // old, non-zero data
+      fs.writeFileSync(target, junk);
+      const tool = run('bash', ['-c', 'head -1 "$(command -v bmaptool)" | sed "s/^#!//"']).stdout.trim() || 'python3';
+      const py = run(tool, ['-c', [
+        'import sys', 'from bmaptools import BmapCopy',
+        "w = BmapCopy.BmapCopy(open(sys.argv[1], 'rb'), open(sys.argv[2], 'r+b'), open(sys.argv[3], 'r'), None)",
+        'w.copy(False, True)',
+      ].join('\n'), out, target, `${out}.bmap`]);
+      expect(py.status, py.stderr).toBe(0);
+      expect(output.bmap!.mappedBlocksCount).toBeLessThan(output.bmap!.blocksCount);
+      const v = run('sgdisk', ['-v', target]);
+      expect(v.stdout).toMatch(/No problems found/);
+      const parts = JSON.parse(run('sfdisk', ['-J', target]).stdout).partitiontable.partitions as Array<{ start: number; size: number }>;
+      const slice = (i: number) => {
+        const f = path.join(dir, `p${i + 1}`);
+        const fd = fs.openSync(target, 'r');
+        const buf = Buffer.alloc(parts[i].size * 512);
+        fs.readSync(fd, buf, 0, buf.length, parts[i].start * 512);
+        fs.closeSync(fd);
+        fs.writeFileSync(f, buf);
+        return f;
+      };
+      const fat = run('fsck.fat', ['-n', slice(0)]);
+      expect(fat.status, fat.stdout + fat.stderr).toBe(0);
+      expect(fat.stdout).not.toMatch(/differ|corrupt|invalid|Free cluster summary wrong|Dirty bit/i);
+      const ext = run('e2fsck', ['-fn', slice(3)]);
+      expect(ext.status, ext.stdout + ext.stderr).toBe(0);
+      expect(ext.stdout).toMatch(/files .* blocks/);
+    } finally {
+      cleanup();
+    }
+  });
+});
