@@ -126,7 +126,9 @@ export function expectImageMatchesTree(img: string, tree: FileTree, workDir: str
       const mt = /mtime: 0x([0-9a-f]+):([0-9a-f]+)/.exec(sec);
       expect(mt, `${p} stat`).not.toBeNull();
       const extra = parseInt(mt![2], 16);
-      expect({ p, sec: parseInt(mt![1], 16), nsec: extra >>> 2 }).toEqual({ p, sec: n.mtime.sec, nsec: n.mtime.nsec });
+      // seconds: signed 32-bit base plus the two epoch bits of the extra field
+      const secs = (parseInt(mt![1], 16) | 0) + (extra & 3) * 0x1_0000_0000;
+      expect({ p, sec: secs, nsec: extra >>> 2 }).toEqual({ p, sec: n.mtime.sec, nsec: n.mtime.nsec });
       const lc = /Links: (\d+)/.exec(sec);
       if (n.kind !== 'dir') expect({ p, links: Number(lc![1]) }).toEqual({ p, links: linkCount.get(n) });
       if (n.kind === 'char' || n.kind === 'block') {

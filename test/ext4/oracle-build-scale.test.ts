@@ -113,6 +113,19 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
       expect(out).toMatch(/Filesystem created:\s+Tue Nov 14 22:13:20 2023/);
       expectFsckClean(img);
 
+      // ITABLE_ZEROED only where the inode tables are written: groups in use
+      // by default, every group with zeroInodeTables.
+      const groups = run('dumpe2fs', [img]).stdout.split('\n').filter((l) => /^Group \d+:/.test(l));
+      expect(groups.length).toBe(2);
+      expect(groups[0]).toMatch(/ITABLE_ZEROED/);
+      expect(groups[1]).toMatch(/INODE_UNINIT/);
+      expect(groups[1]).not.toMatch(/ITABLE_ZEROED/);
+      const zeroed = path.join(dir, 'zeroed.img');
+      await buildImage(t, zeroed, { size: 256 * MiB, seed: 'feat', zeroInodeTables: true });
+      const zg = run('dumpe2fs', [zeroed]).stdout.split('\n').filter((l) => /^Group \d+:/.test(l));
+      expect(zg.every((l) => /ITABLE_ZEROED/.test(l))).toBe(true);
+      expectFsckClean(zeroed);
+
       const off = path.join(dir, 'nojournal.img');
       await buildImage(t, off, { size: 64 * MiB, seed: 'feat', journal: false, features: { metadata_csum: false } });
       const o2 = run('dumpe2fs', ['-h', off]).stdout;
@@ -146,6 +159,40 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
       cleanup();
     }
   }, 300_000);
+
+  it('written onto a device full of old data (only data and zero extents land), it is still clean and complete', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } });
+      for (let i = 0; i < 700; i++) t.addFile(`/many/entry-${i}`, textSource(`${i}\n`.repeat(i % 50)), { xattrs: i % 10 === 0 ? [{ name: 'user.k', value: new Uint8Array(300).fill(i & 0xff) }] : undefined });
+      t.addSymlink('/slow', 's'.repeat(200));
+      t.addFile('/sparse', sparseSource(10 * MiB, [[0, 10], [9 * MiB, 9 * MiB + 10]], 5));
+      t.addDevice('/dev/sda', 'block', 8, 0);
+      for (const opts of [{ blockSize: 4096 as const }, { blockSize: 1024 as const, features: { metadata_csum: false } }]) {
+        const img = path.join(dir, 'dirty.img');
+        const size = 96 * MiB;
+        const junk = Buffer.alloc(MiB, 0xa5);
+        const fd = fs.openSync(img, 'w+');
+        for (let o = 0; o < size; o += MiB) fs.writeSync(fd, junk, 0, MiB, o);
+        // A sink that writes data and writes zeros for zero(): what a flash with a block map does.
+        const sink = {
+          async write(off: number, data: Uint8Array) { fs.writeSync(fd, data, 0, data.length, off); },
+          async zero(off: number, len: number) {
+            for (let o = 0; o < len; o += MiB) fs.writeSync(fd, Buffer.alloc(Math.min(MiB, len - o)), 0, Math.min(MiB, len - o), off + o);
+          },
+          async finish() { fs.closeSync(fd); },
+          async abort() { fs.closeSync(fd); },
+        };
+        const plan = planExt4(t, { size, seed: 'dirty', ...opts });
+        await plan.emit(sink, 0);
+        await sink.finish();
+        expectFsckClean(img);
+        expectImageMatchesTree(img, t, dir);
+      }
+    } finally {
+      cleanup();
+    }
+  }, 120_000);
 
   it('is deterministic: same tree and seed give the same bytes, another seed other ids', async () => {
     const mk = () => {

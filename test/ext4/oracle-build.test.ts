@@ -30,7 +30,8 @@ const nameArb = fc.oneof(
   { weight: 1, arbitrary: fc.nat(9).map((n) => `${n}${'L'.repeat(254)}`) },
   { weight: 1, arbitrary: fc.nat(9).map((n) => `${n}${'é'.repeat(127)}`) },
 );
-const timeArb = fc.record({ sec: fc.integer({ min: 0, max: 2_000_000_000 }), nsec: fc.integer({ min: 0, max: 999_999_999 }) });
+// Before 1970 and after 2038 too: the _extra epoch bits carry them (ext4_encode_extra_time).
+const timeArb = fc.record({ sec: fc.oneof(fc.integer({ min: 0, max: 2_000_000_000 }), fc.integer({ min: -2_147_483_648, max: 8_000_000_000 })), nsec: fc.integer({ min: 0, max: 999_999_999 }) });
 const xattrArb = fc.uniqueArray(
   fc.oneof(
     fc.record({ name: fc.stringMatching(/^user\.[a-z]{1,12}$/), value: fc.uint8Array({ maxLength: 40 }) }),
