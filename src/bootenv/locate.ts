@@ -237,11 +237,36 @@ export function runBootenvCommand(doc: BootenvDoc, verb: string, args: string[],
   }
 }
 
+/**
+ * GRUB's save_env writes into the sectors the file already has, so a grubenv
+ * inside an image must be exactly 1024 bytes in one contiguous run.
+ * GRUBENV_SIZE or GRUBENV_FRAGMENTED (data.extents) when it is not.
+ */
+export function checkGrubenvPlacement(reader: FilesystemReader, path: string): void {
+  const size = reader.stat(path).size;
+  if (size !== GRUBENV_SIZE) {
+    fail('GRUBENV_SIZE', `${path} is ${size} bytes; GRUB needs exactly ${GRUBENV_SIZE}`, { path, structure: 'grubenv', field: 'size', expected: GRUBENV_SIZE, actual: size });
+  }
+  const extents = reader.fileExtents(path);
+  if (extents.length !== 1) {
+    fail('GRUBENV_FRAGMENTED', `${path} lies in ${extents.length} separate runs; GRUB's save_env needs one`, { path, structure: 'grubenv', extents });
+  }
+}
+
 /** Read, edit and write back a boot environment file inside a filesystem. Returns the command's result. */
 export function editBootenvInPlace(loc: BootenvLocation, verb: string, args: string[], opts: { tryboot?: TrybootFlag } = {}): BootenvCommandResult {
   const data = loc.reader.readFile(loc.path);
   const doc = decodeBootenv(data, loc.kind);
   const res = runBootenvCommand(doc, verb, args, opts);
+  if (loc.kind === 'grubenv') {
+    try {
+      checkGrubenvPlacement(loc.reader, loc.path);
+    } catch (e) {
+      if (!(e instanceof DiskwrightError)) throw e;
+      // Still edited (the file is fine for grub-editenv), but GRUB itself cannot save into it.
+      res.note = [res.note, `${e.code}: ${e.message}`].filter(Boolean).join('; ');
+    }
+  }
   if (res.changed) {
     const out = encodeBootenv(doc);
     if (out.length !== data.length) {

@@ -226,3 +226,33 @@ describe.skipIf(!haveTools('sgdisk', 'sfdisk', 'mkfs.fat', 'mcopy', 'mmd', 'grub
     } finally { cleanup(); }
   });
 });
+
+describe.skipIf(!haveTools('mkfs.fat', 'mcopy', 'mdel', 'grub-editenv'))('grubenv placement', () => {
+  it('a grubenv split over two runs of clusters is GRUBENV_FRAGMENTED, one run passes', async () => {
+    const { checkGrubenvPlacement } = await import('../../src/bootenv/locate.js');
+    const { dir, cleanup } = tempDir();
+    try {
+      const img = path.join(dir, 'fat.img');
+      ok('mkfs.fat', ['-F', '16', '-s', '1', '-C', img, '8192']);
+      const small = path.join(dir, 's');
+      fs.writeFileSync(small, Buffer.alloc(512, 1));
+      for (const n of ['a', 'b', 'c']) ok('mcopy', ['-i', img, small, `::/${n}`]);
+      ok('mdel', ['-i', img, '::/b']);
+      const env = path.join(dir, 'grubenv');
+      ok('grub-editenv', [env, 'create']);
+      ok('mcopy', ['-i', img, env, '::/grubenv']);
+      ok('mcopy', ['-i', img, env, '::/grubenv2']);
+      const disk = memoryDisk(new Uint8Array(fs.readFileSync(img)));
+      const r = openFat(disk);
+      expect(r.fileExtents('/grubenv').length).toBe(2);
+      expect(() => checkGrubenvPlacement(r, '/grubenv')).toThrow(expect.objectContaining({ code: 'GRUBENV_FRAGMENTED' }));
+      expect(() => checkGrubenvPlacement(r, '/grubenv2')).not.toThrow();
+      expect(() => checkGrubenvPlacement(r, '/a')).toThrow(expect.objectContaining({ code: 'GRUBENV_SIZE' }));
+      // editing still works, with a note
+      const loc = locateBootenv([{ index: 0, type: '', disk }], () => r, { file: { partition: 0, path: '/grubenv' } });
+      const res = editBootenvInPlace(loc, 'set', ['k=v']);
+      expect(res.note).toMatch(/GRUBENV_FRAGMENTED/);
+      expect(new TextDecoder().decode(r.readFile('/grubenv'))).toMatch(/^# GRUB Environment Block\n# WARNING[^\n]*\nk=v\n#/);
+    } finally { cleanup(); }
+  });
+});
