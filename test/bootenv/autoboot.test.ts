@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AUTOBOOT_DEFAULT_SIZE, Autoboot, formatAutoboot } from '../../src/bootenv/autoboot.js';
 import { isDiskwrightError } from '../../src/errors.js';
+import { RpiSlots } from '../../src/bootenv/slots.js';
 
 const td = new TextDecoder();
 const lineArb = fc.oneof(
@@ -100,5 +101,27 @@ describe('autoboot.txt', () => {
   it('refuses values that would break the line', () => {
     const doc = Autoboot.parse('[all]\n');
     expect(() => doc.set('all', 'boot_partition', '2\n[tryboot]')).toThrow(expect.objectContaining({ code: 'AUTOBOOT_VALUE' }));
+  });
+
+  it('on any file, setting the committed slot either gives the firmware the right partitions or refuses with a code', () => {
+    fc.assert(fc.property(fc.array(lineArb, { maxLength: 15 }), fc.constantFrom<'A' | 'B'>('A', 'B'), (lines, slot) => {
+      const text = lines.join('\n') + '\n';
+      const doc = Autoboot.parse(text);
+      const s = new RpiSlots(doc);
+      try {
+        s.setCommitted(slot);
+      } catch (e) {
+        expect(isDiskwrightError(e, 'AUTOBOOT_LAYOUT')).toBe(true);
+        return;
+      }
+      const again = Autoboot.decode(doc.encode());
+      expect(again.effective('boot_partition', false)).toBe(slot === 'A' ? '2' : '3');
+      expect(again.effective('boot_partition', true)).toBe(slot === 'A' ? '3' : '2');
+      expect(again.effective('tryboot_a_b', false)).toBe('1');
+      expect(new RpiSlots(again).state()).toEqual({ committed: slot, trying: null, triesLeft: 0, confirmed: true });
+      // comments survive
+      const out = td.decode(doc.encode());
+      for (const l of lines) if (l.startsWith('#')) expect(out.split('\n')).toContain(l);
+    }), { numRuns: 300 });
   });
 });
