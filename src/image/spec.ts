@@ -150,6 +150,10 @@ export function validateSpec(raw: unknown): ImageSpec {
   const size = parseSize(raw.size, 'size');
   const sectorSize = raw.sectorSize ?? 512;
   if (sectorSize !== 512 && sectorSize !== 4096) fail('SPEC_SECTOR_SIZE', `sectorSize: must be 512 or 4096, got ${JSON.stringify(sectorSize)}`, { path: 'sectorSize', actual: sectorSize, expected: [512, 4096] });
+  if (table === 'mbr' && sectorSize !== 512) {
+    // Nothing in an MBR records its sector size; readers (the kernel, sfdisk, ours) assume 512 for an image file.
+    fail('SPEC_NOT_FOR_TABLE', 'sectorSize: MBR images are written with 512-byte sectors', { path: 'sectorSize', actual: sectorSize, expected: 512 });
+  }
   if (size % sectorSize !== 0) fail('SPEC_SIZE', `size: ${size} bytes is not a whole number of ${sectorSize}-byte sectors`, { path: 'size', actual: size, expected: sectorSize });
   const alignment = raw.alignment === undefined ? DEFAULT_ALIGNMENT : parseSize(raw.alignment, 'alignment');
   if (alignment % sectorSize !== 0) fail('SPEC_ALIGNMENT', `alignment: ${alignment} is not a multiple of the ${sectorSize}-byte sector`, { path: 'alignment', actual: alignment, expected: sectorSize });
