@@ -117,6 +117,23 @@ describe('what gets written', () => {
     expect(r.fileExtents('/EFI/BOOT/grubenv')[0].length).toBe(1024);
   });
 
+  it('holes of a sparse source are zero ranges inside the file, data ranges are written', async () => {
+    const data = new Uint8Array(64 * 1024);
+    data.fill(5, 0, 4096);
+    data.fill(6, 40960, 45056);
+    const src = { ...bytesSource(data), dataRanges: () => [[0, 4096], [40960, 45056]] as Array<readonly [number, number]> };
+    const t = new FileTree({ defaultTime: T0 });
+    t.addFile('/sparse.bin', src, { mtime: T0 });
+    const { bytes, sink } = await buildBytes({ tree: t, size: 34 << 20, seed: 's', clusterSize: 4096 });
+    const r = openFat(memoryDisk(bytes, false));
+    expect(sameBytes(r.readFile('/sparse.bin'), data)).toBe(true);
+    const [ext] = r.fileExtents('/sparse.bin');
+    const inFile = sink.extents.filter((e) => e.offset >= ext.offset && e.offset < ext.offset + ext.length);
+    expect(inFile.map((e) => [e.offset - ext.offset, e.length, e.data])).toEqual([
+      [0, 4096, true], [4096, 36864, false], [40960, 4096, true], [45056, 65536 - 45056, false],
+    ]);
+  });
+
   it('timestamps come from the tree, in 2-second steps, UTC', async () => {
     const t = new FileTree({ defaultTime: T0 });
     t.addFile('/t.txt', bytesSource(new Uint8Array(1)), { mtime: { sec: 1700000001, nsec: 0 } });
