@@ -198,3 +198,52 @@ describe('GPT corruption', () => {
     expect(r.warnings.join()).toContain('GPT_ENTRY_COUNT');
   });
 });
+
+describe('GPT hostile headers', () => {
+  const base = createGptTable({ diskSize: 1 << 20, diskGuid: deriveGuid('h', 'disk'), partitions: [
+    { typeGuid: GPT_TYPES.linux, uniqueGuid: deriveGuid('h', 1), startLba: 40, endLba: 1000, name: 'a' },
+    { typeGuid: GPT_TYPES.esp, uniqueGuid: deriveGuid('h', 2), startLba: 1001, endLba: 2000, name: 'b' },
+  ] });
+  const fields: [number, number][] = [[8, 4], [12, 4], [24, 8], [32, 8], [40, 8], [48, 8], [72, 8], [80, 4], [84, 4]];
+  it('any header field set to any value (CRC fixed up) gives a table or a coded error, never a crash', () => {
+    fc.assert(fc.property(fc.constantFrom(...fields), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.boolean(), (f, v, both) => {
+      const img = image(base);
+      for (const at of both ? [512, img.length - 512] : [512]) {
+        const dv = new DataView(img.buffer, at);
+        if (f[1] === 8) dv.setBigUint64(f[0], v, true); else dv.setUint32(f[0], Number(v & 0xffffffffn), true);
+        const size = Math.min(Math.max(dv.getUint32(12, true), 92), 512);
+        const c = img.slice(at, at + size);
+        c.fill(0, 16, 20);
+        dv.setUint32(16, crc32(c), true);
+      }
+      try {
+        const r = readGpt(memoryDisk(img), { strict: false });
+        expect(r.table.partitions.length).toBeLessThanOrEqual(r.table.entryCount);
+      } catch (e) {
+        expect(isDiskwrightError(e)).toBe(true);
+        expect((e as { code: string }).code).toMatch(/^GPT_/);
+      }
+    }), { numRuns: 300 });
+  });
+  it('arbitrary entry contents (array CRC fixed up) give a table, a coded error, or warnings when lenient', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 256, maxLength: 256 }), (entries) => {
+      const t = { ...base, partitions: [] };
+      const img = image(t);
+      for (const at of [1024, img.length - 512 - 16384]) img.set(entries, at);
+      for (const at of [512, img.length - 512]) {
+        const dv = new DataView(img.buffer, at);
+        dv.setUint32(88, crc32(img.subarray(at === 512 ? 1024 : img.length - 512 - 16384, (at === 512 ? 1024 : img.length - 512 - 16384) + 16384)), true);
+        const c = img.slice(at, at + 92);
+        c.fill(0, 16, 20);
+        dv.setUint32(16, crc32(c), true);
+      }
+      try {
+        readGpt(memoryDisk(img));
+      } catch (e) {
+        expect((e as { code: string }).code).toMatch(/^GPT_ENTRY_(RANGE|OVERLAP)$/);
+      }
+      const lenient = readGpt(memoryDisk(img), { strict: false });
+      expect(lenient.used).toBe('primary');
+    }), { numRuns: 200 });
+  });
+});
