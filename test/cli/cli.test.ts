@@ -144,3 +144,37 @@ describe('diskwright CLI', () => {
     expect(r.stderr).toMatch(/^diskwright: IO_NOT_FOUND: .*\n\S*Error.*\n\s+at /);
   });
 });
+
+describe.skipIf(!haveTools('sfdisk', 'mkfs.fat', 'mcopy'))('images made by the reference tools, read through the CLI', () => {
+  it('sfdisk MBR + mkfs.fat --offset + mcopy: inspect shows the filesystem, ls and cat read the file', async () => {
+    const img = path.join(tmp.dir, 'tools-mbr.img');
+    fs.writeFileSync(img, '');
+    fs.truncateSync(img, 48 * 1048576);
+    expect(run('sfdisk', ['--no-reread', '--no-tell-kernel', img], { input: 'label: dos\nlabel-id: 0xdeadbeef\n,40M,c,*\n,,83\n' }).status).toBe(0);
+    const mk = run('mkfs.fat', ['-F', '32', '-n', 'TOOLS', '-i', '1234ABCD', '--offset', '2048', img, String(40 * 1024)]);
+    expect(mk.status, mk.stderr).toBe(0);
+    const src = path.join(tmp.dir, 'from-mtools.txt');
+    fs.writeFileSync(src, 'written by mcopy\n');
+    const mc = run('mcopy', ['-i', `${img}@@${2048 * 512}`, src, '::/NOTE.TXT']);
+    expect(mc.status, mc.stderr).toBe(0);
+    const doc = JSON.parse((await cli(['inspect', img, '--json'])).stdout);
+    expect(doc).toMatchObject({ table: 'mbr', diskId: '0xdeadbeef', warnings: [] });
+    expect(doc.partitions.map((p: any) => [p.index, p.start, p.type, p.bootable, p.uuid])).toEqual([[1, 1048576, '0x0c', true, 'deadbeef-01'], [2, 1048576 + 40 * 1048576, '0x83', false, 'deadbeef-02']]);
+    expect(doc.partitions[0].filesystem).toMatchObject({ type: 'fat32', label: 'TOOLS', uuid: '1234-ABCD' });
+    expect((await cli(['ls', img, 'p1:/'])).stdout).toBe('NOTE.TXT\n');
+    expect((await cli(['cat', img, 'p1:/NOTE.TXT'])).stdout).toBe('written by mcopy\n');
+  });
+
+  it('a bare mkfs.fat image is partition 0: inspect reports the filesystem, ls p0:/ lists it', async () => {
+    const img = path.join(tmp.dir, 'bare-fat.img');
+    expect(run('mkfs.fat', ['-C', '-n', 'BARE', img, '8192']).status).toBe(0);
+    expect(run('mcopy', ['-i', img, path.join(tmp.dir, 'files/hello.bin'), '::/HELLO.BIN']).status).toBe(0);
+    const doc = JSON.parse((await cli(['inspect', img, '--json'])).stdout);
+    expect(doc.table).toBeNull();
+    expect(doc.partitions).toHaveLength(1);
+    expect(doc.partitions[0]).toMatchObject({ index: 0, start: 0, size: 8192 * 1024, filesystem: { label: 'BARE' } });
+    expect((await cli(['ls', img, 'p0:/'])).stdout).toBe('HELLO.BIN\n');
+    expect([...(await cli(['cat', img, 'p0:/HELLO.BIN'])).bytes]).toEqual([0, 1, 2, 255, 10, 13]);
+    expect((await cli(['ls', img, 'p1:/'])).stderr).toMatch(/^diskwright: IMAGE_NO_PARTITION: /);
+  });
+});
