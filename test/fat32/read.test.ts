@@ -241,6 +241,18 @@ describe('hostile input never hangs or crashes', () => {
     new DataView(cyc.buffer).setUint16(eDir + 3 * 32 + 26, 3, true);
     const r2 = openFat(memoryDisk(cyc, false));
     expect(checkFat(r2).map((p) => p.code)).toContain('FAT_DIR_CYCLE');
+    // A chain that leaves the volume.
+    const out = bytes.slice();
+    new DataView(out.buffer).setUint32(fat + 4 * 4, g.clusterCount + 50, true);
+    expect(() => openFat(memoryDisk(out, false)).list('/d/e')).toThrow(expect.objectContaining({ code: 'FAT_CLUSTER_OUT_OF_RANGE' }));
+    // Bad BPB values.
+    const bpb = (edit: (dv: DataView) => void) => { const b = bytes.slice(); edit(new DataView(b.buffer)); return () => openFat(memoryDisk(b, false)); };
+    expect(bpb((dv) => dv.setUint32(44, 0x0ffffff0, true))).toThrow(expect.objectContaining({ code: 'FAT_BAD_BPB' }));
+    expect(bpb((dv) => dv.setUint32(32, 100, true))).toThrow(expect.objectContaining({ code: 'FAT_BAD_BPB' }));
+    expect(bpb((dv) => dv.setUint32(36, 0x7fffffff, true))).toThrow(expect.objectContaining({ code: 'FAT_BAD_BPB' }));
+    expect(bpb((dv) => dv.setUint32(32, 0xfffffff0, true))).toThrow(expect.objectContaining({ code: 'FAT_VOLUME_TRUNCATED' }));
+    expect(bpb((dv) => dv.setUint16(11, 300, true))).toThrow(expect.objectContaining({ code: 'FAT_NOT_FAT' }));
+    expect(bpb((dv) => dv.setUint16(510, 0, true))).toThrow(expect.objectContaining({ code: 'FAT_BAD_BPB' }));
     // A path lookup through the cycle still ends (it is finite) and reads the right thing.
     expect(r2.list('/d/e/LOOP/e/LOOP/e').map((e) => e.name)).toContain('f.txt');
   });
