@@ -43,3 +43,8 @@ export * from './image/spec.js';
 export * from './image/build.js';
 export * from './image/open.js';
 export * from './node/build-file.js';
+export { planFat, encodeFatLabel, type FatBuildOptions, type FatPlan } from './fat32/build.js';
+export { openFat, FatReader, looksLikeFat, decodeFatVolume, type FatVolume, type OpenFatOptions, type FatDirRecord } from './fat32/read.js';
+export { checkFat } from './fat32/check.js';
+export { planFatGeometry, type FatGeometry, type FatChoice } from './fat32/geometry.js';
+export { fat32Driver } from './fat32/driver.js';
