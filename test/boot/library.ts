@@ -1,13 +1,12 @@
 // Images for the boot tests made by the library: buildImage from a spec (our
 // GPT, our FAT32 with a contiguous grubenv, our ext4), and the library's
-// in-place bootenv edit (what `diskwright bootenv IMG slot B` runs) between
-// boots. Until src/image/presets.ts (genericGpt) exists, the spec spells out
+// CLI, `diskwright bootenv IMG slot B` / `try 2`, between boots. Until src/image/presets.ts (genericGpt) exists, the spec spells out
 // the layout the preset is specified to make; see fixtures/boot/README.md.
 import * as fs from 'node:fs';
 import { buildImage } from '../../src/image/build.js';
 import { openFat } from '../../src/fat32/read.js';
 import { FileSink } from '../../src/node/file-sink.js';
-import { editBootenvInPlace, locateBootenv, type BootenvCommandResult } from '../../src/bootenv/locate.js';
+import { main } from '../../src/cli/main.js';
 import { openFileDisk } from '../../src/node/file-source.js';
 import { subDisk } from '../../src/io/disk.js';
 import type { FileTree } from '../../src/tree/tree.js';
@@ -71,16 +70,17 @@ export function withFat<T>(image: string, p: PlacedPartition, writable: boolean,
   }
 }
 
-/** The library's bootenv command on the image, in place (as `diskwright bootenv IMG VERB ARGS`). */
-export function libraryBootenv(image: string, parts: PlacedPartition[], verb: string, args: string[]): BootenvCommandResult {
-  const disk = openFileDisk(image, true);
-  try {
-    const partitions = parts.map((p) => ({ index: p.index, type: p.type.toUpperCase(), disk: subDisk(disk, p.offset, p.size) }));
-    const loc = locateBootenv(partitions, (d) => {
-      try { return openFat(d); } catch { return null; }
-    });
-    return editBootenvInPlace(loc, verb, args);
-  } finally {
-    disk.close();
-  }
+/**
+ * `diskwright bootenv IMG ARGS…` through the CLI's own entry point (in
+ * process, so no build step is needed): its exit status, stdout and stderr.
+ */
+export async function diskwrightCli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const dec = new TextDecoder();
+  const status = await main(args, {
+    stdout: (b: Uint8Array | string) => { stdout += typeof b === 'string' ? b : dec.decode(b); },
+    stderr: (t: string) => { stderr += t; },
+  });
+  return { status, stdout, stderr };
 }

@@ -83,7 +83,7 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
         '-M', 'raspi3b', '-m', '1G', '-accel', 'tcg,thread=single', '-display', 'none', '-monitor', 'none', '-no-reboot',
         '-kernel', k, '-dtb', d, '-initrd', i, '-append', cmdline,
         '-drive', `if=sd,format=raw,file=${image}`,
-      ], path.join(work, `console-${n}.log`), 120_000));
+      ], path.join(work, `console-${n}.log`), 180_000));
       const lines = markers(run.console);
       if (!lines.includes('DW-BOOT done') || run.timedOut) {
         console.log(`--- console of "${label}" (${run.timedOut ? 'timed out' : `exit ${run.exitCode}`}) ---\n${run.console.slice(-6000)}`);
