@@ -75,6 +75,9 @@ export interface BuildReport {
   bytes: number;
 }
 
+/** Bytes cleared at each end of a partition that has no filesystem. */
+export const WIPE_BYTES = 1024 * 1024;
+
 function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) {
     throw new DiskwrightError('ABORTED', 'build aborted', { reason: signal.reason instanceof Error ? signal.reason.message : signal.reason });
@@ -231,7 +234,17 @@ export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<Build
     }
     const order = [...plan.partitions].sort((a, b) => a.start - b.start);
     for (const p of order) {
-      if (!p.filesystem) continue;
+      if (!p.filesystem) {
+        // An empty partition: its first and last MiB must read as zero, so a
+        // flash over old data leaves no stale filesystem or RAID signature
+        // there for blkid or the kernel to find (as systemd-repart and
+        // `wipefs` clear signatures on new partitions).
+        const head = Math.min(p.size, WIPE_BYTES);
+        await guard.zero(p.start, head);
+        const tail = Math.min(p.size - head, WIPE_BYTES);
+        if (tail > 0) await guard.zero(p.start + p.size - tail, tail);
+        continue;
+      }
       partition = p.index;
       guard.lo = p.start;
       guard.hi = p.start + p.size;

@@ -96,6 +96,11 @@ describe('building', () => {
     expect(sink.extents).toContainEqual({ offset: 1536, length: 16384 - 512, data: false });
     expect(report.partitions.map((p) => p.uuid)).toEqual(r.table.partitions.map((p) => p.uniqueGuid));
     expect(report.bytes).toBe(sink.extents.filter((e) => e.data).reduce((n, e) => n + e.length, 0));
+    // Empty partitions: the first and last MiB are zero ranges (stale signatures wiped on a flash).
+    expect(sink.extents).toContainEqual({ offset: 2048 * 512, length: MiB, data: false });
+    expect(sink.extents).toContainEqual({ offset: 10240 * 512 - MiB, length: MiB, data: false });
+    expect(sink.extents).toContainEqual({ offset: 10240 * 512, length: MiB, data: false });
+    expect(sink.extents).toContainEqual({ offset: 65503 * 512 - MiB, length: MiB, data: false });
   });
 
   it('same spec and seed give the same bytes; another seed gives other ids', async () => {
