@@ -178,3 +178,34 @@ describe.skipIf(!haveTools('sfdisk', 'mkfs.fat', 'mcopy'))('images made by the r
     expect((await cli(['ls', img, 'p1:/'])).stderr).toMatch(/^diskwright: IMAGE_NO_PARTITION: /);
   });
 });
+
+describe.skipIf(!haveTools('sgdisk', 'sfdisk', 'fsck.fat'))('the sample specs in fixtures/specs', () => {
+  const dir = path.resolve(__dirname, '../../fixtures/specs');
+  const specs = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  it.each(specs)('%s builds, and the table and FAT filesystems pass the reference checkers', async (name) => {
+    const out = path.join(tmp.dir, `${name}.img`);
+    const r = await cli(['build', path.join(dir, name), '-o', out, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    if (report.table === 'gpt') expect(run('sgdisk', ['-v', out]).stdout).toContain('No problems found');
+    else expect(run('sfdisk', ['-V', out]).stdout).toContain('No errors detected');
+    const pt = JSON.parse(run('sfdisk', ['--json', out]).stdout).partitiontable;
+    expect(pt.partitions.map((p: any) => [p.start * 512, p.size * 512])).toEqual(report.partitions.map((p: any) => [p.start, p.size]));
+    const fd = fs.openSync(out, 'r');
+    try {
+      for (const p of report.partitions.filter((q: any) => q.filesystem?.type.startsWith('fat'))) {
+        const part = path.join(tmp.dir, `${name}.p${p.index}`);
+        const buf = Buffer.alloc(p.size);
+        fs.readSync(fd, buf, 0, p.size, p.start);
+        fs.writeFileSync(part, buf);
+        const f = run('fsck.fat', ['-n', part]);
+        expect(f.status, f.stdout + f.stderr).toBe(0);
+        fs.rmSync(part);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.rmSync(out);
+  });
+});
