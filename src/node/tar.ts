@@ -482,6 +482,12 @@ async function readEntries(archive: Archive, tree: FileTree, toParts: string[], 
         extract.destroy(e as Error);
         return;
       }
+      if (header.type === 'directory') {
+        // tar-stream feeds a directory no data, and its stream never ends when
+        // the header's size field is not zero (a damaged or GNU dumpdir header).
+        next();
+        return;
+      }
       stream.on('end', () => next());
       stream.resume();
     });

@@ -46,6 +46,11 @@ describe('tar fixtures', () => {
     expect(t.get('/b')).toMatchObject({ kind: 'symlink', target: 'a' });
   });
 
+  it('regress-dir-size.tar: a directory header with a huge size field does not hang', async () => {
+    const t = await read('regress-dir-size.tar');
+    expect(t.get('/usr/bin/ping')).toMatchObject({ kind: 'file', mode: 0o4755 });
+  });
+
   it.each([
     ['duplicate.tar', 'TREE_DUPLICATE', 'origin', 'tar entry f'],
     ['truncated.tar', 'TAR_TRUNCATED', 'entry', 'b'],
