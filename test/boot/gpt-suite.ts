@@ -23,7 +23,7 @@ import {
   type QemuRun,
 } from './harness.js';
 import { GPT_ESP, GPT_LINUX, buildClassicImage, debugfsCat, e2fsckAt, readFatFile, type PlacedPartition } from './classic.js';
-import { buildLibraryGptImage, diskwrightCli, withFat } from './library.js';
+import { buildLibraryImage, diskwrightCli, withFat } from './library.js';
 
 export type ImageSource = 'classic' | 'library';
 
@@ -144,7 +144,7 @@ export function gptBootSuite(arch: GptArch, source: ImageSource): void {
         };
         const dataTree = new FileTree({ defaultTime: t });
         dataTree.addFile('/hello.txt', bytesSource(new TextEncoder().encode(HELLO + '\n')));
-        ({ parts } = await timings.timeAsync('build the image (library: buildImage from a spec)', () => buildLibraryGptImage(image, [
+        ({ parts } = await timings.timeAsync('build the image (library: buildImage from a spec)', () => buildLibraryImage(image, 'gpt', [
           { name: 'EFI', type: 'esp', sizeMiB: 64, fs: 'fat32', label: 'EFI', tree: espTree },
           { name: 'SYSTEM-A', type: 'linux', sizeMiB: 64, fs: 'ext4', label: 'SYSTEM-A', tree: system() },
           { name: 'SYSTEM-B', type: 'linux', sizeMiB: 64, fs: 'ext4', label: 'SYSTEM-B', tree: system() },

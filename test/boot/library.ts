@@ -24,14 +24,15 @@ export interface LibraryPartition {
 }
 
 /**
- * Build a GPT image with the library's buildImage from a spec. The
+ * Build a GPT or MBR image with the library's buildImage from a spec. The
  * filesystems' contents are in-memory trees: the spec names them
  * ("from": "tree:NAME") and the loadTree hook hands them over.
  */
-export async function buildLibraryGptImage(image: string, partitions: LibraryPartition[], seed: string, sourceDateEpoch: number): Promise<{ parts: PlacedPartition[]; spec: unknown }> {
-  const totalMiB = 1 + partitions.reduce((n, p) => n + p.sizeMiB, 0) + 1;
+export async function buildLibraryImage(
+  image: string, table: 'gpt' | 'mbr', partitions: LibraryPartition[], seed: string, sourceDateEpoch: number, totalMiB = 1 + partitions.reduce((n, p) => n + p.sizeMiB, 0) + 1,
+): Promise<{ parts: PlacedPartition[]; spec: unknown }> {
   const spec = {
-    table: 'gpt',
+    table,
     size: totalMiB * MiB,
     seed,
     sourceDateEpoch,

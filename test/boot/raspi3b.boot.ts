@@ -4,11 +4,17 @@
 // initramfs from the partition that `boot_partition` names, and hands them to
 // QEMU directly, with the image as the SD card. The kernel (Debian arm64,
 // bcm2837-rpi-3-b.dtb) must then see the four MBR partitions, mount ext4 p4
-// by label and FAT p2/p3, and read autoboot.txt from p1.
+// by label and FAT p2/p3, and read autoboot.txt from p1. Two image sources:
+// the library (buildImage with an MBR spec, formatAutoboot, slot changes with
+// `diskwright bootenv IMG slot B`) and the classic tools.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAutoboot } from '../../src/bootenv/autoboot.js';
+import { decodeAutoboot, formatAutoboot } from '../../src/bootenv/autoboot.js';
+import { FileTree } from '../../src/tree/tree.js';
+import { bytesSource, textSource } from '../../src/io/source.js';
+import { fileSource } from '../../src/node/file-source.js';
+import { buildLibraryImage, diskwrightCli } from './library.js';
 import { haveTools } from '../helpers/oracle.js';
 import { Timings, buildInitramfs, fetchPackages, findKernel, markers, resolveModules, runQemu, type QemuRun } from './harness.js';
 import { buildClassicImage, debugfsCat, e2fsckAt, readFatFile, writeFatFile, type PlacedPartition } from './classic.js';
@@ -18,15 +24,19 @@ const DTB = 'bcm2837-rpi-3-b.dtb';
 const autobootText = (slotPartition: number) =>
   `[all]\ntryboot_a_b=1\nboot_partition=${slotPartition}\n[tryboot]\nboot_partition=${slotPartition === 2 ? 3 : 2}\n`;
 
+/** The autoboot.txt lines that carry content (formatAutoboot pads with '#' lines). */
+const contentLines = (lines: string[]) => lines.filter((l) => !/^#*$/.test(l.trim()));
+
+for (const source of ['library', 'classic'] as const) {
 describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy', 'mke2fs', 'e2fsck', 'debugfs', 'dpkg', 'apt-get'))(
-  'boots a Raspberry Pi MBR image on raspi3b (kernel handed over directly)', () => {
+  `boots a Raspberry Pi MBR image on raspi3b (kernel handed over directly), image by ${source === 'classic' ? 'the classic tools' : 'the library'}`, () => {
     const timings = new Timings();
     let work = '';
     let image = '';
     let parts: PlacedPartition[] = [];
 
-    beforeAll(() => {
-      work = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'dw-boot-raspi3b-'));
+    beforeAll(async () => {
+      work = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), `dw-boot-raspi3b-${source}-`));
       image = path.join(work, 'sd.img');
       const root = timings.time('fetch Debian packages (arm64, cached in .cache/boot)', () => fetchPackages('arm64'));
       const kernel = findKernel(root);
@@ -39,6 +49,30 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
       }));
       const dtbs = fs.readdirSync(path.join(root, 'usr/lib')).filter((d) => d.startsWith('linux-image-'));
       const dtb = path.join(root, 'usr/lib', dtbs[0], 'broadcom', DTB);
+      if (source === 'library') {
+        const t = { sec: 1_700_000_000, nsec: 0 };
+        const control = new FileTree({ defaultTime: t });
+        control.addFile('/autoboot.txt', bytesSource(formatAutoboot({ committed: 'A' })));
+        control.addFile('/config.txt', textSource('arm_64bit=1\n'));
+        const bootTree = (s: string) => {
+          const b = new FileTree({ defaultTime: t });
+          b.addFile('/kernel8.img', fileSource(kernel.vmlinuz));
+          b.addFile(`/${DTB}`, fileSource(dtb));
+          b.addFile('/initramfs', bytesSource(initrd));
+          b.addFile('/cmdline.txt', textSource(`console=ttyAMA0 kubesolo.slot=${s} panic=-1\n`));
+          return b;
+        };
+        const dataTree = new FileTree({ defaultTime: t });
+        dataTree.addFile('/hello.txt', textSource(HELLO + '\n'));
+        ({ parts } = await timings.timeAsync('build the image (library: buildImage from an MBR spec)', () => buildLibraryImage(image, 'mbr', [
+          { name: 'control', type: '0x0c', sizeMiB: 64, fs: 'fat32', label: 'CONTROL', tree: control },
+          { name: 'boot-a', type: '0x0c', sizeMiB: 64, fs: 'fat32', label: 'BOOT-A', tree: bootTree('A') },
+          { name: 'boot-b', type: '0x0c', sizeMiB: 64, fs: 'fat32', label: 'BOOT-B', tree: bootTree('B') },
+          { name: 'data', type: '0x83', sizeMiB: 32, fs: 'ext4', label: 'DATA', tree: dataTree },
+          // The SD card's size must be a power of two for QEMU.
+        ], 'diskwright boot test', 1_700_000_000, 256)));
+        return;
+      }
       const stage = (d: string) => { const p = path.join(work, d); fs.mkdirSync(p, { recursive: true }); return p; };
       const control = stage('control');
       fs.writeFileSync(path.join(control, 'autoboot.txt'), autobootText(2));
@@ -65,9 +99,9 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
     }, 30 * 60_000);
 
     afterAll(() => {
-      console.log(timings.report('boot test raspi3b'));
+      console.log(timings.report(`boot test raspi3b (${source})`));
       if (work && !process.env.DISKWRIGHT_KEEP_BOOT) fs.rmSync(work, { recursive: true, force: true });
-      else if (work) console.log(`boot test raspi3b: kept ${work}`);
+      else if (work) console.log(`boot test raspi3b (${source}): kept ${work}`);
     });
 
     /** What the firmware would do: autoboot.txt → boot partition → kernel, DTB, initramfs and cmdline from it. */
@@ -104,8 +138,8 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
       expect(lines).toContain('DW-BOOT marker-written boot=1');
       expect(lines.find((l) => l.startsWith('DW-BOOT fat-p2:'))).toMatch(/bcm2837-rpi-3-b\.dtb .*cmdline\.txt .*initramfs .*kernel8\.img/);
       expect(lines.find((l) => l.startsWith('DW-BOOT fat-p3:'))).toMatch(/kernel8\.img/);
-      expect(lines.filter((l) => l.startsWith('DW-BOOT autoboot: '))).toEqual(
-        autobootText(2).trim().split('\n').map((l) => `DW-BOOT autoboot: ${l}`));
+      expect(contentLines(lines.filter((l) => l.startsWith('DW-BOOT autoboot: ')).map((l) => l.slice('DW-BOOT autoboot: '.length)))).toEqual(
+        autobootText(2).trim().split('\n'));
       expect(lines.filter((l) => l.startsWith('DW-BOOT FAIL'))).toEqual([]);
       expect(lines[lines.length - 1]).toBe('DW-BOOT done');
       const fsck = e2fsckAt(image, parts[3].offset);
@@ -114,15 +148,22 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
       expect(debugfsCat(image, parts[3].offset, '/marker-A')).toBe('written by the kernel booted from slot A\n');
     }, 10 * 60_000);
 
-    it('boots Boot B after boot_partition=3 under [all]', async () => {
-      writeFatFile(image, parts[0].offset, '/autoboot.txt', new TextEncoder().encode(autobootText(3)));
+    it('boots Boot B after `bootenv slot B` (boot_partition=3 under [all])', async () => {
+      if (source === 'library') {
+        const r = await diskwrightCli(['bootenv', image, 'slot', 'B']);
+        expect([r.status, r.stderr]).toEqual([0, '']);
+      } else {
+        writeFatFile(image, parts[0].offset, '/autoboot.txt', new TextEncoder().encode(autobootText(3)));
+      }
       const { lines, partition } = await boot('Boot B (boot_partition=3)');
       expect(partition).toBe(3);
       expect(lines).toContain('DW-BOOT slot=B');
-      expect(lines).toContain('DW-BOOT autoboot: boot_partition=3');
+      expect(contentLines(lines.filter((l) => l.startsWith('DW-BOOT autoboot: ')).map((l) => l.slice('DW-BOOT autoboot: '.length)))).toEqual(
+        autobootText(3).trim().split('\n'));
       expect(lines).toContain('DW-BOOT marker-written boot=2');
       expect(lines[lines.length - 1]).toBe('DW-BOOT done');
       expect(e2fsckAt(image, parts[3].offset).status).toBe(0);
       expect(debugfsCat(image, parts[3].offset, '/boot-log')).toBe('slot=A boot=1\nslot=B boot=2\n');
     }, 10 * 60_000);
   });
+}
