@@ -138,6 +138,17 @@ describe('diskwright CLI', () => {
     if (haveTools('sgdisk')) expect(run('sgdisk', ['-v', img]).stdout).toContain('No problems found');
   });
 
+  it('SOURCE_DATE_EPOCH must be whole seconds; it sets the time of files without one', async () => {
+    const s = writeSpec('sde.json', spec);
+    const bad = await cli(['build', s, '-o', 'sde.img'], { SOURCE_DATE_EPOCH: 'yesterday' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^diskwright: SOURCE_DATE_EPOCH_INVALID: /);
+    expect(fs.existsSync(path.join(tmp.dir, 'sde.img'))).toBe(false);
+    expect((await cli(['build', s, '-o', 'sde.img'], { SOURCE_DATE_EPOCH: '1234567890' })).status).toBe(0);
+    const long = await cli(['ls', 'sde.img', 'p1:/', '--long']);
+    expect(long.stdout).toMatch(/ 2009-02-13T23:3\d:\d\dZ boot\n/);
+  });
+
   it('DISKWRIGHT_DEBUG=1 adds a stack trace', async () => {
     const r = await cli(['inspect', 'missing.img'], { DISKWRIGHT_DEBUG: '1' });
     expect(r.status).toBe(1);
