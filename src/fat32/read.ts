@@ -200,7 +200,12 @@ export class FatReader implements FilesystemReader {
     const v = this.volume;
     if (n < 0 || n > v.clusterCount + 1) fail('FAT_CLUSTER_OUT_OF_RANGE', `FAT: cluster ${n} is outside 2…${v.clusterCount + 1}`, { actual: n, expected: v.clusterCount + 1 });
     if (v.bits === 12) {
-      if (!this.fat12) this.fat12 = this.disk.read(this.fatOffset(), fatBytesFor(v.clusterCount + 2, 12) + 1 <= v.fatSectors * v.sectorSize ? fatBytesFor(v.clusterCount + 2, 12) + 1 : v.fatSectors * v.sectorSize);
+      // A FAT12 table is at most 6 KiB (4084 entries): read it whole, so no entry straddles a window.
+      if (!this.fat12) {
+        const buf = new Uint8Array(fatBytesFor(v.clusterCount + 2, 12) + 1);
+        buf.set(this.disk.read(this.fatOffset(), Math.min(buf.length, v.fatSectors * v.sectorSize)));
+        this.fat12 = buf;
+      }
       return getFatEntry(this.fat12, n, 12);
     }
     const eb = v.bits / 8;
@@ -373,6 +378,8 @@ export class FatReader implements FilesystemReader {
     let cluster = 0;
     let rec: FatDirRecord | null = null;
     let at = '';
+    // Directory clusters on the way down: meeting one again is a cycle (a corrupt entry pointing at an ancestor).
+    const seen = new Set<number>([this.volume.bits === 32 ? this.volume.rootCluster : 0]);
     for (const p of parts) {
       if (rec && !(rec.attr & ATTR_DIRECTORY)) fail('FAT_NOT_A_DIRECTORY', `${at} is not a directory`, { path: at });
       const { records } = this.readDirRecords(cluster, at || '/');
@@ -385,6 +392,10 @@ export class FatReader implements FilesystemReader {
       if ((found.attr & ATTR_DIRECTORY) && cluster === 0) {
         // A ".."-style zero cluster for a real subdirectory would mean the root: refuse, it is a cycle.
         fail('FAT_DIR_CYCLE', `${at}: the directory points at cluster 0 (the root)`, { path: at });
+      }
+      if (found.attr & ATTR_DIRECTORY) {
+        if (seen.has(cluster)) fail('FAT_DIR_CYCLE', `${at}: the directory is one of its own ancestors`, { path: at, cluster });
+        seen.add(cluster);
       }
     }
     return rec;

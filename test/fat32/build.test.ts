@@ -35,7 +35,7 @@ function mtoolsCheck(img: string, tree: FileTree): void {
   fs.rmSync(out, { recursive: true, force: true });
 }
 
-describe.skipIf(!haveTools('fsck.fat', 'mdir', 'mcopy'))('built volumes pass fsck.fat and mtools', () => {
+describe.skipIf(!haveTools('fsck.fat', 'mdir', 'mcopy', 'blkid'))('built volumes pass fsck.fat and mtools', () => {
   const cases: Array<{ mb: number; fat: FatChoice; part: 'boot' | 'efi' | 'both'; ss?: number; clusterSize?: number }> = [
     { mb: 33, fat: 'fat32', part: 'efi' },
     { mb: 48, fat: 'fat16', part: 'boot' },

@@ -178,7 +178,7 @@ describe('in-place rewrite', () => {
     expect(checkFat(r)).toEqual([]);
   });
 
-  it.skipIf(!haveTools('mkfs.fat', 'mcopy', 'fsck.fat'))('a fragmented file on an mkfs.fat volume is rewritten across its extents; fsck stays clean', () => {
+  it.skipIf(!haveTools('mkfs.fat', 'mcopy', 'mdel', 'mtype', 'fsck.fat'))('a fragmented file on an mkfs.fat volume is rewritten across its extents; fsck stays clean', () => {
     const img = path.join(tmp.dir, 'frag.img');
     fs.rmSync(img, { force: true });
     expect(run('mkfs.fat', ['-F', '32', '-s', '1', '-C', img, String(40 * 1024)]).status).toBe(0);
