@@ -26,11 +26,11 @@ import {
   Ext4GroupDesc, encodeGroupDesc, setBlockBitmap, setInodeBitmap, setInodeTable, setFreeBlocksCountGd, setFreeInodesCountGd,
   setUsedDirsCount, setItableUnused, type GroupDesc,
 } from './group-desc.js';
-import { Ext4Inode, type Inode, encodeInode, encodeTime, encodeDevice, setInodeFileSize, setInodeUid, setInodeGid, setFileAcl, setInodeBlocks } from './inode.js';
+import { Ext4Inode, type Inode, encodeTime, encodeDevice, setInodeFileSize, setInodeUid, setInodeGid, setFileAcl, setInodeBlocks } from './inode.js';
 import { EXT4_EXT_MAGIC, EXT_INIT_MAX_LEN } from './extent.js';
 import { EXT2_EXT_ATTR_MAGIC, splitXattrName, xattrEntryLen, xattrValueLen, xattrEntryHash, xattrBlockHash } from './xattr.js';
 import {
-  csumSeed as sbCsumSeed, setSuperBlockCsum, setGroupDescCsum, setInodeCsum, setExtentBlockCsum, setXattrBlockCsum,
+  csumSeed as sbCsumSeed, setSuperBlockCsum, setGroupDescCsum, setExtentBlockCsum, setXattrBlockCsum,
   setBlockBitmapCsum, setInodeBitmapCsum,
 } from './csum.js';
 
@@ -78,6 +78,7 @@ export interface Ext4Options {
 const FIRST_INO = 11;
 const LPF_INO = 11;
 const EXTRA_ISIZE = 32;
+const ZERO4 = new Uint8Array(4);
 const enc = new TextEncoder();
 
 interface XattrItem { index: number; name: Uint8Array; value: Uint8Array; hash: number }
@@ -156,10 +157,14 @@ export function dataBlockRuns(src: Source, blockSize: number): Array<[number, nu
 }
 
 function u32(buf: Uint8Array, off: number, v: number): void {
-  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint32(off, v >>> 0, true);
+  buf[off] = v & 0xff;
+  buf[off + 1] = (v >>> 8) & 0xff;
+  buf[off + 2] = (v >>> 16) & 0xff;
+  buf[off + 3] = (v >>> 24) & 0xff;
 }
 function u16(buf: Uint8Array, off: number, v: number): void {
-  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint16(off, v & 0xffff, true);
+  buf[off] = v & 0xff;
+  buf[off + 1] = (v >>> 8) & 0xff;
 }
 
 function prepareXattrs(xs: Xattr[] | undefined, path: string): XattrItem[] {
@@ -377,13 +382,19 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   const metaBlocks = meta.reduce((s, r) => s + r.len, 0);
   const freeForData = geo.blocksCount - metaBlocks;
   const perIndexBlock = Math.floor((B - 12) / 12);
+  const runsOf = new Map<TreeNode, Array<[number, number]>>();
+  const dataRuns = (n: TreeNode & { kind: 'file' }) => {
+    let r = runsOf.get(n);
+    if (!r) { r = dataBlockRuns(n.source, B); runsOf.set(n, r); }
+    return r;
+  };
   {
     let need = geo.journalBlocks + extentTreeBlocks(Math.ceil(geo.journalBlocks / EXT_INIT_MAX_LEN) + 4, perIndexBlock);
     for (const info of inodes) {
       if (!info?.node) continue;
       const n = info.node;
       if (n.kind === 'file') {
-        const runs = dataBlockRuns(n.source, B);
+        const runs = dataRuns(n);
         const nb = runs.reduce((s, r) => s + r[1], 0);
         need += nb + extentTreeBlocks(runs.length + Math.ceil(nb / EXT_INIT_MAX_LEN), perIndexBlock);
       } else if (n.kind === 'symlink' && enc.encode(n.target).length >= 60) need += 1;
@@ -546,7 +557,8 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     switch (node.kind) {
       case 'file': {
         info.size = node.source.size;
-        const runs = dataBlockRuns(node.source, B);
+        const runs = dataRuns(node);
+        runsOf.delete(node);
         const map = allocMap(runs, path);
         let nb = 0;
         let firstPiece = true;
@@ -743,6 +755,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   void sbCsumSeed;
 
   // ---- inode records -------------------------------------------------
+  const le32Scratch = new Uint8Array(4);
   const inodeRecord = (ino: number): Uint8Array => {
     const rec = new Uint8Array(geo.inodeSize);
     const info = inodes[ino];
@@ -767,13 +780,19 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       v.i_block = info.iblock;
       if (info.xattrBlock) setFileAcl(v, info.xattrBlock);
     }
-    encodeInode(v, rec, 0, geo.inodeSize);
+    Ext4Inode.encode(v, rec, 0); // 128 + i_extra_isize (32) = the whole ext2_inode_large table
     if (info && info.xattrIbody.length > 0) {
       const base = 128 + EXTRA_ISIZE;
       u32(rec, base, EXT2_EXT_ATTR_MAGIC);
       writeXattrEntries(rec, base + 4, base + 4, geo.inodeSize, info.xattrIbody);
     }
-    if (metadataCsum) setInodeCsum(csumSeed, ino, rec, geo.inodeSize);
+    if (metadataCsum) {
+      // ext4_inode_csum with generation 0; the checksum fields are still zero here.
+      le32Scratch[0] = ino & 0xff; le32Scratch[1] = (ino >>> 8) & 0xff; le32Scratch[2] = (ino >>> 16) & 0xff; le32Scratch[3] = ino >>> 24;
+      const c = crc32cRaw(crc32cRaw(crc32cRaw(csumSeed, le32Scratch), ZERO4), rec);
+      u16(rec, 0x7c, c & 0xffff);
+      u16(rec, 0x82, c >>> 16);
+    }
     return rec;
   };
 
@@ -845,17 +864,21 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
         stageOff = -1;
         stageLen = 0;
       };
-      /** Room for `len` bytes at `off` in the stage (flushing first if needed), or null for a direct write. */
-      const slot = async (off: number, len: number): Promise<Uint8Array | null> => {
-        if (len > DIRECT) { await flush(); return null; }
-        if (stageLen > 0 && (off !== stageOff + stageLen || stageLen + len > STAGE)) await flush();
+      /** A view of `len` bytes at `off` in the stage, or null when the stage must be flushed first (or the write is large). */
+      const slot = (off: number, len: number): Uint8Array | null => {
+        if (len > DIRECT) return null;
+        if (stageLen > 0 && (off !== stageOff + stageLen || stageLen + len > STAGE)) return null;
         if (stageLen === 0) stageOff = off;
         const view = stage.subarray(stageLen, stageLen + len);
         stageLen += len;
         return view;
       };
       const put = async (off: number, data: Uint8Array) => {
-        const v = await slot(off, data.length);
+        let v = slot(off, data.length);
+        if (!v) {
+          await flush();
+          v = slot(off, data.length);
+        }
         if (v) v.set(data);
         else await sink.write(baseOffset + off, data);
       };
@@ -867,8 +890,19 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
           if (p.off < prevEnd) throw new DiskwrightError('EXT4_INTERNAL_OVERLAP', `ext4 plan: overlapping writes at ${p.off}`, { offset: p.off });
           prevEnd = p.off + p.len;
           switch (p.kind) {
-            case 'bytes': await put(p.off, p.data); break;
-            case 'gen': await put(p.off, p.gen()); break;
+            case 'bytes': {
+              const v = slot(p.off, p.len);
+              if (v) v.set(p.data);
+              else await put(p.off, p.data);
+              break;
+            }
+            case 'gen': {
+              const data = p.gen();
+              const v = slot(p.off, data.length);
+              if (v) v.set(data);
+              else await put(p.off, data);
+              break;
+            }
             case 'zero': await flush(); await sink.zero(baseOffset + p.off, p.len); break;
             case 'file': {
               for (let o = 0; o < p.len; o += CHUNK) {
@@ -876,10 +910,11 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
                 const dataN = Math.max(0, Math.min(n, p.dataLen - o));
                 const data = dataN > 0 ? p.src.read(p.srcOff + o, dataN) : new Uint8Array(0);
                 if (data.length !== dataN) fail('IO_SHORT_READ', `${p.src.describe ?? 'source'}: short read`, { expected: dataN, actual: data.length });
-                const v = await slot(p.off + o, n);
+                let v = slot(p.off + o, n);
+                if (!v && n <= DIRECT) { await flush(); v = slot(p.off + o, n); }
                 if (v) v.set(data);
-                else if (dataN === n) await sink.write(baseOffset + p.off + o, data);
-                else { const padded = new Uint8Array(n); padded.set(data); await sink.write(baseOffset + p.off + o, padded); }
+                else if (dataN === n) { await flush(); await sink.write(baseOffset + p.off + o, data); }
+                else { await flush(); const padded = new Uint8Array(n); padded.set(data); await sink.write(baseOffset + p.off + o, padded); }
                 bytes += dataN;
               }
               files += p.files;
