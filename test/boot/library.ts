@@ -3,15 +3,18 @@
 // CLI, `diskwright bootenv IMG slot B` / `try 2`, between boots. Until src/image/presets.ts (genericGpt) exists, the spec spells out
 // the layout the preset is specified to make; see fixtures/boot/README.md.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildImage } from '../../src/image/build.js';
 import { openFat } from '../../src/fat32/read.js';
 import { FileSink } from '../../src/node/file-sink.js';
 import { main } from '../../src/cli/main.js';
 import { openFileDisk } from '../../src/node/file-source.js';
-import { subDisk } from '../../src/io/disk.js';
+import { subDisk, type Disk } from '../../src/io/disk.js';
 import type { FileTree } from '../../src/tree/tree.js';
 import type { FilesystemReader } from '../../src/fs/types.js';
 import { MiB, type PlacedPartition } from './classic.js';
+import { REPO } from './harness.js';
 
 export interface LibraryPartition {
   name: string;
@@ -84,4 +87,21 @@ export async function diskwrightCli(args: string[]): Promise<{ status: number; s
     stderr: (t: string) => { stderr += t; },
   });
   return { status, stdout, stderr };
+}
+
+/**
+ * A file from the ext4 at partition `p`, read with our ext4 reader
+ * (src/ext4/read.ts, openExt4), or null while that reader is not in the
+ * tree yet (the suites then rely on debugfs alone and say so).
+ */
+export async function readWithOurExt4(image: string, p: PlacedPartition, file: string): Promise<string | null> {
+  const mod = path.join(REPO, 'src/ext4/read.ts');
+  if (!fs.existsSync(mod)) return null;
+  const { openExt4 } = (await import(pathToFileURL(mod).href)) as { openExt4: (d: Disk) => FilesystemReader };
+  const disk = openFileDisk(image, false);
+  try {
+    return new TextDecoder().decode(openExt4(subDisk(disk, p.offset, p.size)).readFile(file));
+  } finally {
+    disk.close();
+  }
 }

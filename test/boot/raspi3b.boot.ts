@@ -14,7 +14,7 @@ import { decodeAutoboot, formatAutoboot } from '../../src/bootenv/autoboot.js';
 import { FileTree } from '../../src/tree/tree.js';
 import { bytesSource, textSource } from '../../src/io/source.js';
 import { fileSource } from '../../src/node/file-source.js';
-import { buildLibraryImage, diskwrightCli } from './library.js';
+import { buildLibraryImage, diskwrightCli, readWithOurExt4 } from './library.js';
 import { haveTools } from '../helpers/oracle.js';
 import { Timings, buildInitramfs, fetchPackages, findKernel, markers, resolveModules, runQemu, type QemuRun } from './harness.js';
 import { buildClassicImage, debugfsCat, e2fsckAt, readFatFile, writeFatFile, type PlacedPartition } from './classic.js';
@@ -146,6 +146,8 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
       expect(fsck.output).not.toMatch(/fix|error|corrupt|inconsistent|unattached|wrong/i);
       expect(fsck.status).toBe(0);
       expect(debugfsCat(image, parts[3].offset, '/marker-A')).toBe('written by the kernel booted from slot A\n');
+      const ours = await readWithOurExt4(image, parts[3], '/marker-A');
+      if (ours !== null) expect(ours).toBe('written by the kernel booted from slot A\n');
     }, 10 * 60_000);
 
     it('boots Boot B after `bootenv slot B` (boot_partition=3 under [all])', async () => {
