@@ -68,23 +68,45 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
       // 1 KiB blocks: 84 extents per tree block, 4 in the inode
       t.addFile('/depth1', sparseSource(300 * 8192, holes(300, 8192), 1));
       t.addFile('/depth2', sparseSource(2000 * 8192, holes(2000, 8192), 2));
-      t.addFile('/huge', sparseSource(5 * GiB + 123, [[0, 4096], [4 * GiB + 10, 4 * GiB + 20000], [5 * GiB, 5 * GiB + 123]], 3));
       const dense = new Uint8Array(30 * MiB); // spans several 8 MiB groups
       for (let i = 0; i < dense.length; i += 4096) dense[i] = (i / 4096) & 0xff;
       t.addFile('/dense', bytesSource(dense));
       const img = path.join(dir, 'ext.img');
       await buildImage(t, img, { size: 100 * MiB, seed: 'ext', blockSize: 1024 });
       expectFsckClean(img);
-      const st = debugfs(img, 'stat /depth1', 'stat /depth2', 'stat /huge', 'stat /dense');
+      const st = debugfs(img, 'stat /depth1', 'stat /depth2', 'stat /dense');
       const secs = st.split(/^debugfs: /m).slice(1);
       expect(secs[0]).toMatch(/\(ETB0\)/);
       expect(secs[0]).not.toMatch(/\(ETB1\)/);
       expect(secs[1]).toMatch(/\(ETB1\)/);
-      expect(secs[2]).toMatch(/Size: 5368709243/);
-      // 4 + 20 + 1 data blocks of 1 KiB, 2 sectors each, in three extents; the holes take nothing
-      expect(secs[2]).toMatch(/Blockcount: 50\b/);
-      expect(secs[2]).toMatch(/\(0-3\):\d+-\d+, \(4194304-4194323\):\d+-\d+, \(5242880\):\d+/);
       expectImageMatchesTree(img, t, dir);
+
+      // A sparse file over 4 GiB in its own image: debugfs gives size, block
+      // count and mapping; the mapped blocks in the image hold the bytes.
+      const h = new FileTree({ defaultTime: { sec: 1_600_000_000, nsec: 0 } });
+      const huge = sparseSource(5 * GiB + 123, [[0, 4096], [4 * GiB + 10, 4 * GiB + 20000], [5 * GiB, 5 * GiB + 123]], 3);
+      h.addFile('/huge', huge);
+      const himg = path.join(dir, 'huge.img');
+      await buildImage(h, himg, { size: 32 * MiB, seed: 'huge', blockSize: 1024 });
+      expectFsckClean(himg);
+      const hs = debugfs(himg, 'stat /huge');
+      expect(hs).toMatch(/Size: 5368709243/);
+      // 4 + 20 + 1 data blocks of 1 KiB, 2 sectors each, in three extents; the holes take nothing
+      expect(hs).toMatch(/Blockcount: 50\b/);
+      const m = /\(0-3\):(\d+)-\d+, \(4194304-4194323\):(\d+)-\d+, \(5242880\):(\d+)/.exec(hs);
+      expect(m, hs).not.toBeNull();
+      const fd = fs.openSync(himg, 'r');
+      try {
+        for (const [logical, phys, len] of [[0, +m![1], 4], [4194304, +m![2], 20], [5242880, +m![3], 1]]) {
+          const got = Buffer.alloc(len * 1024);
+          fs.readSync(fd, got, 0, got.length, phys * 1024);
+          const wantLen = Math.min(len * 1024, huge.size - logical * 1024);
+          expect(Buffer.compare(got.subarray(0, wantLen), Buffer.from(huge.read(logical * 1024, wantLen)))).toBe(0);
+          expect(got.subarray(wantLen).every((x) => x === 0)).toBe(true);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
     } finally {
       cleanup();
     }
