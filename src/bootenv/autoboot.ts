@@ -259,6 +259,10 @@ export const RPI_SLOT_PARTITION = { A: 2, B: 3 } as const;
  * `size` bytes so later edits fit in place.
  */
 export function formatAutoboot(opts: { committed?: 'A' | 'B'; size?: number } = {}): Uint8Array {
+  const size = opts.size ?? AUTOBOOT_DEFAULT_SIZE;
+  if (size > AUTOBOOT_MAX_SIZE) {
+    fail('AUTOBOOT_SIZE', `autoboot.txt is read up to ${AUTOBOOT_MAX_SIZE} bytes; ${size} asked`, { structure: 'autoboot.txt', field: 'size', expected: `<= ${AUTOBOOT_MAX_SIZE}`, actual: size });
+  }
   const committed = opts.committed ?? 'A';
   const other = committed === 'A' ? 'B' : 'A';
   const text = [
@@ -269,5 +273,5 @@ export function formatAutoboot(opts: { committed?: 'A' | 'B'; size?: number } = 
     `boot_partition=${RPI_SLOT_PARTITION[other]}`,
     '',
   ].join('\n');
-  return Autoboot.parse(text).encodeFitted(opts.size ?? AUTOBOOT_DEFAULT_SIZE);
+  return Autoboot.parse(text).encodeFitted(size);
 }

@@ -23,6 +23,9 @@ describe('autoboot.txt', () => {
     const t = td.decode(b);
     expect(t.startsWith('[all]\ntryboot_a_b=1\nboot_partition=2\n[tryboot]\nboot_partition=3\n#')).toBe(true);
     expect(t.endsWith('#\n')).toBe(true);
+    expect(formatAutoboot({ size: 512 }).length).toBe(512);
+    expect(() => formatAutoboot({ size: 513 })).toThrow(expect.objectContaining({ code: 'AUTOBOOT_SIZE' }));
+    expect(() => formatAutoboot({ size: 40 })).toThrow(expect.objectContaining({ code: 'AUTOBOOT_FULL' }));
     const doc = Autoboot.decode(b);
     expect(doc.listLines()).toEqual(['[all]', 'tryboot_a_b=1', 'boot_partition=2', '[tryboot]', 'boot_partition=3']);
     expect(doc.effective('boot_partition', false)).toBe('2');
