@@ -18,7 +18,10 @@ function planFromSpec(a: PlanArgs) {
     }
   }
   const type = String(s.type ?? 'fat32').toLowerCase();
-  let fat: FatChoice = type === 'fat16' ? 'fat16' : type === 'fat32' ? 'fat32' : 'auto';
+  // type "fat32" without `fat` is auto: FAT32 where the volume holds 65,525
+  // clusters, FAT16 below (the Raspberry Pi firmware and UEFI read both);
+  // `fat: "fat32"` insists and fails on a small volume.
+  let fat: FatChoice = type === 'fat16' ? 'fat16' : 'auto';
   if (s.fat !== undefined) {
     if (s.fat !== 'auto' && s.fat !== 'fat32' && s.fat !== 'fat16') {
       fail('SPEC_INVALID', `${a.path}.fat: must be "auto", "fat32" or "fat16"`, { path: `${a.path}.fat`, field: 'fat', actual: s.fat });

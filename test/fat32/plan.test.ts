@@ -221,6 +221,9 @@ describe('the driver', () => {
     const p = fat32Driver.plan({ ...args, spec: { type: 'fat', label: 'BOOT', fat: 'fat16', contents: [] } });
     expect(p.type).toBe('fat16');
     expect(p.label).toBe('BOOT');
+    expect(fat32Driver.plan({ ...args, size: 20 << 20, spec: { type: 'fat32' } }).type).toBe('fat16');
+    expect(fat32Driver.plan({ ...args, size: 40 << 20, spec: { type: 'fat32' } }).type).toBe('fat32');
+    expect(codeOf(() => fat32Driver.plan({ ...args, size: 20 << 20, spec: { type: 'fat32', fat: 'fat32' } }))).toMatchObject({ code: 'FAT32_TOO_SMALL', data: { path: 'partitions[1].filesystem' } });
     const p2 = fat32Driver.plan({ ...args, spec: { type: 'fat32', volumeId: 'ABCD-1234' } });
     expect(p2.uuid).toBe('ABCD-1234');
     const p3 = fat32Driver.plan({ ...args, partitionIndex: 2, spec: { type: 'fat32' } });
