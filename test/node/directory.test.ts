@@ -153,6 +153,21 @@ describe.skipIf(!TOOLS)('treeFromDirectory', () => {
     }
   });
 
+  it('a file that vanishes or shrinks after the walk fails with a code when read', () => {
+    const d = path.join(tmp.dir, 'vanish');
+    fs.mkdirSync(d);
+    fs.writeFileSync(path.join(d, 'gone'), 'soon gone');
+    fs.writeFileSync(path.join(d, 'shrinks'), 'x'.repeat(10_000));
+    const tree = treeFromDirectory(d, new FileTree(), '/');
+    fs.rmSync(path.join(d, 'gone'));
+    fs.truncateSync(path.join(d, 'shrinks'), 10);
+    const gone = tree.get('/gone');
+    const shrinks = tree.get('/shrinks');
+    if (gone?.kind !== 'file' || shrinks?.kind !== 'file') throw new Error('expected files');
+    expect(codeOf(() => gone.source.read(0, gone.source.size))).toBe('IO_NOT_FOUND');
+    expect(codeOf(() => shrinks.source.read(0, shrinks.source.size))).toMatch(/^IO_/);
+  });
+
   it('a source path with .. in `to` is TREE_PATH_ESCAPE', () => {
     expect(codeOf(() => treeFromDirectory(src, new FileTree(), '/a/../../b'))).toBe('TREE_PATH_ESCAPE');
   });
