@@ -91,6 +91,24 @@ describe.skipIf(!haveTools('fsck.fat', 'mdir', 'mcopy', 'blkid'))('built volumes
     });
   }
 
+  it('the fsck.fat check can fail: a bad long-name checksum and a wrong FSInfo free count are reported', async () => {
+    const tree = treeOf({ 'Long File Name.txt': 'x' });
+    const img = path.join(tmp.dir, 'negative.img');
+    const plan = await buildFile(img, { tree, size: 40 << 20, fat: 'fat32', seed: 'n' });
+    expect(fsckFat(img).clean).toBe(true);
+    const b = fs.readFileSync(img);
+    b.writeUInt32LE(b.readUInt32LE(512 + 488) - 1, 512 + 488);
+    const dataStart = plan.geometry.firstDataSector * 512;
+    expect(b[dataStart + 11]).toBe(0x0f);
+    b[dataStart + 13] ^= 0x55;
+    fs.writeFileSync(img, b);
+    const f = fsckFat(img);
+    expect(f.clean).toBe(false);
+    expect(f.output).toMatch(/Free cluster summary wrong/);
+    expect(f.output).toMatch(/Wrong checksum for long file name/);
+    fs.rmSync(img);
+  });
+
   it('property: generated trees (names, sizes, depth) are clean and read back by mtools', async () => {
     const nameChar = fc.constantFrom(...'abcXYZ019 _-.+~!(){}[]=;,\u00e9\u00df\u4e2d'.split(/(?:)/u));
     const name = fc.array(nameChar, { minLength: 1, maxLength: 40 }).map((a) => a.join(''))

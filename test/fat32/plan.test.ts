@@ -134,6 +134,28 @@ describe('what gets written', () => {
     ]);
   });
 
+  it('8.3 names in one case have no long name (config.txt), others do; "." and ".." have none; the label is the first root entry', async () => {
+    const { bytes, plan } = await buildBytes({ tree: treeOf({ 'config.txt': 'a', 'Config2.txt': 'b', 'sub/README': 'c' }), size: 34 << 20, seed: 's', label: 'LBL' });
+    const r = openFat(memoryDisk(bytes, false));
+    const root = r.readDirRecords(0, '/');
+    expect(root.label).toBe('LBL');
+    const byName = new Map(root.records.map((x) => [x.name, x]));
+    expect(byName.get('config.txt')!.longName).toBeNull();
+    expect(byName.get('config.txt')!.ntRes).toBe(0x18);
+    expect(byName.get('Config2.txt')!.longName).toBe('Config2.txt');
+    expect(byName.get('Config2.txt')!.shortName).toBe('CONFIG2.TXT');
+    const dataStart = plan.geometry.firstDataSector * 512;
+    // Raw root directory: the label entry first; no 0x0F (long name) entry right before config.txt's, one before Config2.txt's.
+    expect(bytes[dataStart + 11]).toBe(0x08);
+    expect(bytes[byName.get('config.txt')!.offset - 32 + 11]).not.toBe(0x0f);
+    expect(bytes[byName.get('Config2.txt')!.offset - 32 + 11]).toBe(0x0f);
+    const sub = r.readDirRecords(r.stat('/sub').id, '/sub').records;
+    expect(sub.slice(0, 2).map((x) => [String.fromCharCode(...x.raw).trim(), x.longName])).toEqual([['.', null], ['..', null]]);
+    expect(sub[1].firstCluster).toBe(0);
+    const subStart = r.clusterOffset(r.stat('/sub').id);
+    expect([bytes[subStart + 11], bytes[subStart + 32 + 11]]).toEqual([0x10, 0x10]);
+  });
+
   it('timestamps come from the tree, in 2-second steps, UTC', async () => {
     const t = new FileTree({ defaultTime: T0 });
     t.addFile('/t.txt', bytesSource(new Uint8Array(1)), { mtime: { sec: 1700000001, nsec: 0 } });
