@@ -362,6 +362,11 @@ async function readEntries(archive: Archive, tree: FileTree, toParts: string[], 
     const origin = `tar entry ${name}`;
     const type = header.type as string | null;
     const dataOffset = headerOffset + BLOCK;
+    // tar-stream ≥ 3.2 also reports where the data starts; the two must agree.
+    const reported = (header as { byteOffset?: unknown }).byteOffset;
+    if (typeof reported === 'number' && reported !== 0 && reported !== dataOffset) {
+      fail('TAR_INTERNAL', `${origin}: tar-stream places the data at ${reported}, not ${dataOffset}`, { entry: name, expected: dataOffset, actual: reported });
+    }
     const size = type === 'directory' ? 0 : header.size;
     if (!Number.isSafeInteger(size) || size < 0) {
       fail('TAR_HEADER_INVALID', `${origin}: size ${header.size} is not valid`, { entry: name, field: 'size', actual: header.size, offset: headerOffset, path: file });
