@@ -14,6 +14,8 @@ import { resolveGptType } from '../gpt/types.js';
 import { encodeMbr, type MbrPartition, type MbrTable } from '../mbr/table.js';
 import { formatMbrType, resolveMbrType } from '../mbr/types.js';
 import { planLayout } from './layout.js';
+import { bootenvFiles } from './bootenv-spec.js';
+import { bytesSource } from '../io/source.js';
 import { driverFor } from './registry.js';
 import { gptAttributeList, gptAttributeMask, parseMbrDiskId, validateSpec, type FilesystemSpec, type ImageSpec } from './spec.js';
 
@@ -162,6 +164,12 @@ export async function planImage(rawSpec: unknown, options: BuildOptions = {}): P
       tree = new FileTree({ defaultTime });
     }
     const p = partitions[i];
+    for (const f of bootenvFiles(spec.bootenv)) {
+      if (f.partition !== p.index) continue;
+      tree.addFile(f.path, bytesSource(f.bytes, `bootenv ${f.path}`), {
+        mode: 0o644, mtime: defaultTime, contiguous: f.contiguous, origin: `bootenv (${f.path})`,
+      });
+    }
     const plan = driver.plan({
       tree, spec: fsSpec, path, size: p.size, partitionOffset: p.start, sectorSize: ss,
       seed: `${seed}/partition-${p.index}`, defaultTime, partitionIndex: p.index,

@@ -83,7 +83,9 @@ export function planLayout(req: LayoutRequest): PlacedPartition[] {
         laterCount++;
       }
       let end = limit - later;
-      end = laterCount > 0 ? alignDown(end, alignment) : alignDown(end, sectorSize);
+      // The end is aligned too, as sgdisk expects ("doesn't end on a 2048-sector
+      // boundary" otherwise); only when that leaves nothing is it sector-aligned.
+      end = alignDown(end, alignment) > start ? alignDown(end, alignment) : alignDown(end, sectorSize);
       size = end - start;
       if (size < sectorSize) {
         const missing = start + sectorSize - end;

@@ -10,6 +10,7 @@ import { GPT_ATTRIBUTE_BITS } from '../gpt/entry.js';
 import { resolveGptType } from '../gpt/types.js';
 import { resolveMbrType } from '../mbr/types.js';
 import { driverFor, drivers } from './registry.js';
+import { validateBootenvSpec, type BootenvSpec } from './bootenv-spec.js';
 
 export type TableKind = 'gpt' | 'mbr';
 
@@ -45,12 +46,14 @@ export interface ImageSpec {
   entryCount: number;
   sourceDateEpoch?: number;
   partitions: PartitionSpec[];
+  /** The boot environment file the image starts with (GRUB env block or autoboot.txt). */
+  bootenv?: BootenvSpec;
 }
 
 export const DEFAULT_ALIGNMENT = 1024 * 1024;
 export const DEFAULT_SEED = 'diskwright';
 
-const TOP_KEYS = ['table', 'size', 'sectorSize', 'alignment', 'seed', 'diskId', 'entryCount', 'sourceDateEpoch', 'partitions', 'description'];
+const TOP_KEYS = ['table', 'size', 'sectorSize', 'alignment', 'seed', 'diskId', 'entryCount', 'sourceDateEpoch', 'partitions', 'bootenv', 'description'];
 const PART_KEYS = ['name', 'type', 'size', 'start', 'uuid', 'bootable', 'attributes', 'filesystem'];
 
 /** Parse spec text; a syntax error gives SPEC_JSON with line and column. */
@@ -187,7 +190,13 @@ export function validateSpec(raw: unknown): ImageSpec {
     wrongType('partitions', 'an array', raw.partitions);
   }
   const partitions = raw.partitions.map((p, i) => validatePartition(p, `partitions[${i}]`, table));
-  return { table, size, sectorSize, alignment, seed, diskId, entryCount, sourceDateEpoch, partitions };
+  const bootenv = validateBootenvSpec(raw.bootenv, partitions.length);
+  for (const [kind, b] of Object.entries(bootenv ?? {})) {
+    if (b && !partitions[b.partition - 1].filesystem) {
+      fail('SPEC_BOOTENV', `bootenv.${kind}.partition: partition ${b.partition} has no filesystem to hold ${b.path}`, { path: `bootenv.${kind}.partition`, actual: b.partition });
+    }
+  }
+  return { table, size, sectorSize, alignment, seed, diskId, entryCount, sourceDateEpoch, partitions, bootenv };
 }
 
 function validatePartition(p: unknown, path: string, table: TableKind): PartitionSpec {
