@@ -10,8 +10,6 @@ import { MAX_LFN_LENGTH } from './lfn.js';
 const SHORT_SPECIAL = "$%'-_@~`!(){}^#&";
 /** Characters not allowed in any FAT name (fatgen103 §7), besides controls below 0x20. */
 const LONG_INVALID = '"*/:<>?\\|';
-/** Allowed in long names but not in short ones: replaced by '_' in an alias. */
-const ALIAS_REPLACED = '+,;=[]';
 
 function isShortChar(c: string): boolean {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || SHORT_SPECIAL.includes(c);
@@ -84,7 +82,8 @@ function aliasChars(s: string): { out: string; lossy: boolean } {
   for (const c of s) {
     if (c === ' ' || c === '.') { lossy = true; continue; }
     if (isShortChar(c)) out += c.toUpperCase();
-    else { out += '_'; lossy = true; if (!ALIAS_REPLACED.includes(c) && c.length > 1) lossy = true; }
+    // "+,;=[]", non-ASCII characters and surrogate pairs become one '_' each (fatgen103 §7 basis name).
+    else { out += '_'; lossy = true; }
   }
   return { out, lossy };
 }
