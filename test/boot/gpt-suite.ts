@@ -23,9 +23,9 @@ import {
   type QemuRun,
 } from './harness.js';
 import { GPT_ESP, GPT_LINUX, buildClassicImage, debugfsCat, e2fsckAt, readFatFile, type PlacedPartition } from './classic.js';
-import { buildLibraryImage, diskwrightCli, readWithOurExt4, withFat } from './library.js';
+import { PRESETS_READY, PRESET_MODULES, buildLibraryImage, buildPresetImage, diskwrightCli, readWithOurExt4, withFat } from './library.js';
 
-export type ImageSource = 'classic' | 'library';
+export type ImageSource = 'classic' | 'library' | 'preset';
 
 export interface GptArch {
   name: 'x86_64' | 'arm64';
@@ -86,8 +86,10 @@ const HELLO = 'hello from the build: placed in DATA before the first boot';
 const SEED = 'diskwright boot test';
 
 export function gptBootSuite(arch: GptArch, source: ImageSource): void {
-  const enabled = haveTools(...arch.tools);
-  describe.skipIf(!enabled)(`boots a GPT A/B image on ${arch.name} (UEFI, GRUB, Linux), image by ${source === 'classic' ? 'the classic tools' : 'the library'}`, () => {
+  const enabled = haveTools(...arch.tools) && (source !== 'preset' || PRESETS_READY);
+  const by = source === 'classic' ? 'the classic tools' : source === 'library' ? 'the library (buildImage, spec)'
+    : `the genericGpt preset${PRESETS_READY ? '' : ` (pending: ${PRESET_MODULES.join(', ')} not in the tree)`}`;
+  describe.skipIf(!enabled)(`boots a GPT A/B image on ${arch.name} (UEFI, GRUB, Linux), image by ${by}`, () => {
     const timings = new Timings();
     let work = '';
     let image = '';
@@ -110,7 +112,23 @@ export function gptBootSuite(arch: GptArch, source: ImageSource): void {
       timings.time('grub-mkstandalone (fixtures/grub/grub.cfg embedded)', () => makeGrubEfi(arch.grubTarget, efi, GRUB_CFG,
         arch.grubTarget === 'arm64-efi' ? path.join(root, 'usr/lib/grub/arm64-efi') : undefined));
       const initialEnv = createGrubEnv({ boot_default: 'A', boot_counter: '0', boot_success: '1' }).encode();
-      if (source === 'classic') {
+      if (source === 'preset') {
+        const stage = (d: string) => { const p = path.join(work, d); fs.mkdirSync(p, { recursive: true }); return p; };
+        const k = stage('kernel');
+        fs.copyFileSync(kernel.vmlinuz, path.join(k, 'vmlinuz'));
+        fs.writeFileSync(path.join(k, 'initrd.img'), initrd);
+        fs.writeFileSync(path.join(stage('data'), 'hello.txt'), HELLO + '\n');
+        ({ parts } = await timings.timeAsync('build the image (library: genericGpt preset, buildImageFile)', () => buildPresetImage(image, 'genericGpt', {
+          arch: arch.name,
+          kernel: { kernel: { path: path.join(k, 'vmlinuz'), name: 'vmlinuz' }, initramfs: { path: path.join(k, 'initrd.img'), name: 'initrd.img' }, dtbs: [], overlays: [] },
+          efi: [{ from: efi, to: `/EFI/BOOT/${arch.efiName}` }],
+          grubCfg: GRUB_CFG,
+          data: [{ from: path.join(work, 'data'), to: '/' }],
+          sizes: { image: '258MiB', efi: '64MiB', system: '64MiB', data: 'rest' },
+          seed: SEED,
+          sourceDateEpoch: 1_700_000_000,
+        })));
+      } else if (source === 'classic') {
         const stage = (d: string) => { const p = path.join(work, d); fs.mkdirSync(p, { recursive: true }); return p; };
         const espDir = stage('esp/EFI/BOOT');
         fs.copyFileSync(efi, path.join(espDir, arch.efiName));
