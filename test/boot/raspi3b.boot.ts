@@ -14,7 +14,7 @@ import { decodeAutoboot, formatAutoboot } from '../../src/bootenv/autoboot.js';
 import { FileTree } from '../../src/tree/tree.js';
 import { bytesSource, textSource } from '../../src/io/source.js';
 import { fileSource } from '../../src/node/file-source.js';
-import { buildLibraryImage, diskwrightCli, readWithOurExt4 } from './library.js';
+import { PRESETS_READY, buildLibraryImage, buildPresetImage, diskwrightCli, readWithOurExt4 } from './library.js';
 import { haveTools } from '../helpers/oracle.js';
 import { Timings, buildInitramfs, fetchPackages, findKernel, markers, resolveModules, runQemu, type QemuRun } from './harness.js';
 import { buildClassicImage, debugfsCat, e2fsckAt, readFatFile, writeFatFile, type PlacedPartition } from './classic.js';
@@ -27,9 +27,9 @@ const autobootText = (slotPartition: number) =>
 /** The autoboot.txt lines that carry content (formatAutoboot pads with '#' lines). */
 const contentLines = (lines: string[]) => lines.filter((l) => !/^#*$/.test(l.trim()));
 
-for (const source of ['library', 'classic'] as const) {
+for (const source of [PRESETS_READY ? 'preset' : 'library', 'classic'] as const) {
 describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy', 'mke2fs', 'e2fsck', 'debugfs', 'dpkg', 'apt-get'))(
-  `boots a Raspberry Pi MBR image on raspi3b (kernel handed over directly), image by ${source === 'classic' ? 'the classic tools' : 'the library'}`, () => {
+  `boots a Raspberry Pi MBR image on raspi3b (kernel handed over directly), image by ${source === 'classic' ? 'the classic tools' : source === 'preset' ? 'the raspberryPi preset' : 'the library (buildImage, spec)'}`, () => {
     const timings = new Timings();
     let work = '';
     let image = '';
@@ -49,6 +49,32 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
       }));
       const dtbs = fs.readdirSync(path.join(root, 'usr/lib')).filter((d) => d.startsWith('linux-image-'));
       const dtb = path.join(root, 'usr/lib', dtbs[0], 'broadcom', DTB);
+      if (source === 'preset') {
+        const stage = (d: string) => { const p = path.join(work, d); fs.mkdirSync(p, { recursive: true }); return p; };
+        const k = stage('kernel');
+        fs.copyFileSync(kernel.vmlinuz, path.join(k, 'kernel8.img'));
+        fs.writeFileSync(path.join(k, 'initramfs'), initrd);
+        fs.writeFileSync(path.join(k, 'config.txt'), 'arm_64bit=1\n');
+        for (const s of ['A', 'B']) fs.writeFileSync(path.join(k, `cmdline-${s}.txt`), `console=ttyAMA0 kubesolo.slot=${s} panic=-1\n`);
+        fs.writeFileSync(path.join(stage('data'), 'hello.txt'), HELLO + '\n');
+        ({ parts } = await timings.timeAsync('build the image (library: raspberryPi preset, buildImageFile)', () => buildPresetImage(image, 'raspberryPi', {
+          kernel: {
+            kernel: { path: path.join(k, 'kernel8.img'), name: 'kernel8.img' },
+            initramfs: { path: path.join(k, 'initramfs'), name: 'initramfs' },
+            dtbs: [{ path: dtb, name: DTB }],
+            overlays: [],
+          },
+          control: [{ from: path.join(k, 'config.txt'), to: '/config.txt' }],
+          bootA: [{ from: path.join(k, 'cmdline-A.txt'), to: '/cmdline.txt' }],
+          bootB: [{ from: path.join(k, 'cmdline-B.txt'), to: '/cmdline.txt' }],
+          data: [{ from: path.join(work, 'data'), to: '/' }],
+          // The SD card's size must be a power of two for QEMU.
+          sizes: { image: '256MiB', control: '64MiB', boot: '64MiB', data: 'rest' },
+          seed: 'diskwright boot test',
+          sourceDateEpoch: 1_700_000_000,
+        })));
+        return;
+      }
       if (source === 'library') {
         const t = { sec: 1_700_000_000, nsec: 0 };
         const control = new FileTree({ defaultTime: t });
@@ -151,7 +177,7 @@ describe.skipIf(!haveTools('qemu-system-aarch64', 'sfdisk', 'mkfs.fat', 'mcopy',
     }, 10 * 60_000);
 
     it('boots Boot B after `bootenv slot B` (boot_partition=3 under [all])', async () => {
-      if (source === 'library') {
+      if (source !== 'classic') {
         const r = await diskwrightCli(['bootenv', image, 'slot', 'B']);
         expect([r.status, r.stderr]).toEqual([0, '']);
       } else {
