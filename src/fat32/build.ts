@@ -22,7 +22,7 @@ import { encodeFatWindow, type ClusterRun } from './fat.js';
 import { encodeFsInfo, FSI_UNKNOWN } from './fsinfo.js';
 import { planFatGeometry, type FatChoice, type FatGeometry } from './geometry.js';
 import { encodeLfnEntries, LFN_CHARS_PER_ENTRY } from './lfn.js';
-import { checkFatName, exactShortName, ShortNameAllocator } from './short-name.js';
+import { checkFatName, exactShortName, fatUpperCase, ShortNameAllocator } from './short-name.js';
 
 export interface FatBuildOptions {
   tree: FileTree;
@@ -125,7 +125,7 @@ export function planFat(o: FatBuildOptions): FatPlan {
       fail('FAT_UNSUPPORTED_TYPE', `${path}: a ${node.kind} cannot be stored on FAT`, { path, type: node.kind, origin: node.origin });
     }
     checkFatName(name, path);
-    const up = name.toUpperCase();
+    const up = fatUpperCase(name);
     const clash = pd.upper.get(up);
     if (clash !== undefined) {
       fail('FAT_NAME_CASE_CONFLICT', `${path}: FAT names ignore case, and ${pd.path === '/' ? '' : pd.path}/${clash} is the same name`,

@@ -15,6 +15,7 @@ import {
 import { badClusterMark, endOfChainMin, fatBytesFor, getFatEntry, type FatBits } from './fat.js';
 import { FAT16_MIN_CLUSTERS, FAT32_MAX_CLUSTERS } from './geometry.js';
 import { LAST_LONG_ENTRY, LfnEntry, lfnChecksum, lfnUnits } from './lfn.js';
+import { fatUpperCase } from './short-name.js';
 
 export interface FatVolume {
   bits: FatBits;
@@ -383,8 +384,8 @@ export class FatReader implements FilesystemReader {
     for (const p of parts) {
       if (rec && !(rec.attr & ATTR_DIRECTORY)) fail('FAT_NOT_A_DIRECTORY', `${at} is not a directory`, { path: at });
       const { records } = this.readDirRecords(cluster, at || '/');
-      const want = p.toUpperCase();
-      const found = records.find((r) => !this.isDot(r) && (r.name.toUpperCase() === want || r.shortName.toUpperCase() === want));
+      const want = fatUpperCase(p);
+      const found = records.find((r) => !this.isDot(r) && (fatUpperCase(r.name) === want || fatUpperCase(r.shortName) === want));
       at += '/' + p;
       if (!found) fail('FAT_NOT_FOUND', `${at}: no such file or directory`, { path: at });
       rec = found;

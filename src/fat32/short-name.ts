@@ -15,6 +15,21 @@ function isShortChar(c: string): boolean {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || SHORT_SPECIAL.includes(c);
 }
 
+/**
+ * A name upper-cased one UTF-16 unit at a time, as FAT compares names (the
+ * Windows up-case table maps each unit to one unit: "ß" stays "ß", where
+ * String.toUpperCase() would make it "SS").
+ */
+export function fatUpperCase(name: string): string {
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    const u = c.toUpperCase();
+    out += u.length === 1 ? u : c;
+  }
+  return out;
+}
+
 /** Check a name for FAT; errors name `path`. */
 export function checkFatName(name: string, path: string): void {
   if (name.length === 0 || name === '.' || name === '..') {

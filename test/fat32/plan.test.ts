@@ -47,6 +47,9 @@ describe('errors come before anything is written', () => {
     expect(codeOf(() => planFat({ tree: dev, size: 40 << 20 }))).toMatchObject({ code: 'FAT_UNSUPPORTED_TYPE', data: { path: '/dev/null' } });
     expect(codeOf(() => planFat({ tree: treeOf({ 'a/README': '1', 'a/readme': '2' }), size: 40 << 20 }))).toMatchObject({ code: 'FAT_NAME_CASE_CONFLICT', data: { path: '/a/readme' } });
     expect(codeOf(() => planFat({ tree: treeOf({ 'a/b?.txt': '1' }), size: 40 << 20 }))).toMatchObject({ code: 'FAT_NAME_INVALID', data: { path: '/a/b?.txt' } });
+    // One unit at a time, like the Windows up-case table: "straße" and "strasse" are different names, "É" and "é" are not.
+    expect(planFat({ tree: treeOf({ 'straße': '1', 'strasse': '2' }), size: 40 << 20 }).files).toBe(2);
+    expect(codeOf(() => planFat({ tree: treeOf({ 'café': '1', 'CAFÉ': '2' }), size: 40 << 20 }))).toMatchObject({ code: 'FAT_NAME_CASE_CONFLICT' });
     expect(codeOf(() => planFat({ tree: treeOf({ 'x': '1' }), size: 40 << 20, label: 'far too long label' }))).toMatchObject({ code: 'FAT_LABEL_INVALID' });
   });
   it('fat32 on a small volume says the minimum size', () => {
