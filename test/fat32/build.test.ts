@@ -43,6 +43,7 @@ describe.skipIf(!haveTools('fsck.fat', 'mdir', 'mcopy', 'blkid'))('built volumes
     { mb: 128, fat: 'fat32', part: 'both' },
     { mb: 300, fat: 'fat32', part: 'boot' },
     { mb: 300, fat: 'fat32', part: 'both', ss: 4096 },
+    { mb: 64, fat: 'fat16', part: 'efi', ss: 4096 },
     { mb: 256, fat: 'fat32', part: 'both', clusterSize: 2048 },
     { mb: 2048, fat: 'auto', part: 'both' },
   ];

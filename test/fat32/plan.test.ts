@@ -164,6 +164,13 @@ describe('what gets written', () => {
     t.addFile('/t.txt', bytesSource(new Uint8Array(1)), { mtime: { sec: 1700000001, nsec: 0 } });
     const { bytes } = await buildBytes({ tree: t, size: 34 << 20, seed: 's' });
     expect(openFat(memoryDisk(bytes, false)).stat('/t.txt').mtime).toEqual({ sec: 1700000000, nsec: 0 });
+    if (haveTools('mdir')) {
+      // mtools shows the same wall-clock time (2023-11-14 22:13:20 UTC).
+      const img = path.join(tmp.dir, 'times.img');
+      fs.writeFileSync(img, bytes);
+      const m = run('mdir', ['-i', img, '::'], { env: { ...MTOOLS_ENV, TZ: 'UTC' } });
+      expect(m.stdout).toMatch(/^t\s+txt\s+1 2023-11-14\s+22:13/m);
+    }
   });
 
   it.skipIf(!haveTools('mdir'))('names outside the BMP are stored as UTF-16 surrogate pairs and read back', async () => {
