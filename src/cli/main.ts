@@ -9,6 +9,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { catCommand } from './commands/cat.js';
 import { demoCommand } from './commands/demo.js';
+import { verifyCommand } from './commands/verify.js';
 import { BOOTENV_HELP, bootenvCommand } from './commands/bootenv.js';
 
 export type { CliIo, Command } from './io.js';
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   lsCommand,
   catCommand,
   demoCommand,
+  verifyCommand,
   { name: 'bootenv', summary: 'read or edit the GRUB env block / Raspberry Pi autoboot.txt', help: BOOTENV_HELP, run: (argv, io) => bootenvCommand(argv, io) },
 ];
 

@@ -127,15 +127,37 @@ describe('diskwright CLI', () => {
     expect(h('a.img').equals(h('c.img'))).toBe(false);
   });
 
-  it('demo builds the sample image and prints its layout', async () => {
+  it('demo builds both KubeSolo sample images, verifies them and prints their layout', async () => {
     const r = await cli(['demo', '-o', 'demo']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/GPT, 512-byte sectors/);
-    expect(r.stdout).toContain('EFI System');
-    const img = path.join(tmp.dir, 'demo/demo.img');
-    expect((await cli(['cat', img, 'p1:/EFI/BOOT/grub.cfg'])).stdout).toContain('menuentry "System A"');
-    if (haveTools('sgdisk')) expect(run('sgdisk', ['-v', img]).stdout).toContain('No problems found');
+    expect(r.stdout).toMatch(/kubesolo-x86_64.img: 384MiB, GPT, 512-byte sectors/);
+    expect(r.stdout).toMatch(/kubesolo-rpi.img: 384MiB, MBR, 512-byte sectors/);
+    for (const name of ['EFI', 'SYSTEM-A', 'SYSTEM-B', 'DATA']) expect(r.stdout).toContain(name);
+    expect(r.stdout).not.toMatch(/FAIL/);
+    const gpt = path.join(tmp.dir, 'demo/kubesolo-x86_64.img');
+    const rpi = path.join(tmp.dir, 'demo/kubesolo-rpi.img');
+    expect((await cli(['cat', gpt, 'p1:/EFI/BOOT/grub.cfg'])).stdout).toContain('save_env');
+    expect((await cli(['bootenv', gpt, 'get', 'boot_default'])).stdout).toBe('A\n');
+    expect((await cli(['bootenv', rpi, 'list'])).stdout).toMatch(/boot_partition=2/);
+    if (haveTools('sgdisk')) expect(run('sgdisk', ['-v', gpt]).stdout).toContain('No problems found');
+    if (haveTools('sfdisk')) expect(run('sfdisk', ['--verify', rpi]).stdout).toContain('No errors detected');
+  });
+
+  it('verify fails, with the structure\'s code, on an image whose backup GPT is damaged', async () => {
+    const s = writeSpec('v.json', spec);
+    expect((await cli(['build', s, '-o', 'v.img'])).status).toBe(0);
+    const img = path.join(tmp.dir, 'v.img');
+    expect((await cli(['verify', img])).status).toBe(0);
+    const fd = fs.openSync(img, 'r+');
+    const size = fs.fstatSync(fd).size;
+    fs.writeSync(fd, Buffer.from([0xff]), 0, 1, size - 512 + 20); // inside the backup header's CRC range
+    fs.closeSync(fd);
+    const bad = await cli(['verify', img, '--json']);
+    expect(bad.status).toBe(1);
+    const report = JSON.parse(String(bad.stdout));
+    expect(report.ok).toBe(false);
+    expect(report.findings.some((f: { ok: boolean; check: string }) => !f.ok && /table|gpt/.test(f.check))).toBe(true);
   });
 
   it('SOURCE_DATE_EPOCH must be whole seconds; it sets the time of files without one', async () => {
