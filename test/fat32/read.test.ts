@@ -53,7 +53,7 @@ function makeSourceDir(): string {
   return src;
 }
 
-describe.skipIf(!haveTools('mkfs.fat', 'mcopy'))('volumes made by mkfs.fat and filled by mcopy', () => {
+describe.skipIf(!haveTools('mkfs.fat', 'mcopy', 'fsck.fat'))('volumes made by mkfs.fat and filled by mcopy', () => {
   const cases: Array<{ args: string[]; mb: number; bits: number; sector?: number }> = [
     { args: ['-F', '32', '-s', '1'], mb: 40, bits: 32 },
     { args: ['-F', '32', '-s', '8'], mb: 300, bits: 32 },
