@@ -5,6 +5,7 @@ import type { Source } from '../io/source.js';
 import { checkRange } from '../io/source.js';
 import type { Disk } from '../io/disk.js';
 import { ioError } from './file-sink.js';
+import { DiskwrightError, fail } from '../errors.js';
 
 /**
  * The range [offset, offset+length) of a host file, opened on each read so
@@ -38,11 +39,12 @@ export function fileSource(file: string, offset = 0, length?: number): Source {
         while (got < n) {
           const r = fs.readSync(fd, out, got, n - got, offset + o + got);
           if (r === 0) {
-            throw ioError(Object.assign(new Error(`file shrank: expected ${total} bytes`), { code: 'EIO' }), file, 'read');
+            fail('IO_SOURCE_CHANGED', `${file}: shrank since it was planned (expected ${total} bytes from ${offset})`, { path: file, expected: offset + total, actual: offset + o + got });
           }
           got += r;
         }
       } catch (e) {
+        if (e instanceof DiskwrightError) throw e;
         throw ioError(e, file, 'read');
       } finally {
         fs.closeSync(fd);
