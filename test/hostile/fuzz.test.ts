@@ -1,0 +1,57 @@
+// CI's short fixed-seed fuzz pass: the engine of `npm run fuzz` (fuzz/engine.mjs)
+// run in process over the TypeScript sources, a few hundred mutated inputs per
+// target. Every input must give success or a DiskwrightError with a stable
+// code; no other exception, no allocation above the bound, no slow run.
+import { describe, expect, it } from 'vitest';
+import * as lib from '../../src/index.js';
+// @ts-expect-error plain ESM without types
+import { TARGETS, addExtras, execute, inputBytes, inputFor, loadSeeds } from '../../fuzz/engine.mjs';
+
+const RUNS: Record<string, number> = { gpt: 300, mbr: 300, fat: 300, ext4: 300, grubenv: 1000, autoboot: 1000, tar: 600, spec: 1000 };
+const SEED = 'ci';
+/** Far above a normal run (a few ms to 300 ms), low enough to catch a loop that is not bounded. */
+const SLOW_MS = 15_000;
+
+// the modules the public index does not export (yet), as the fuzz command adds them from dist/
+const extras: Record<string, () => Promise<unknown>> = {
+  'ext4/read': () => import('../../src/ext4/read.js'),
+  'ext4/build': () => import('../../src/ext4/build.js'),
+  'ext4/probe': () => import('../../src/ext4/probe.js'),
+  'ext4/driver': () => import('../../src/ext4/driver.js'),
+  'image/build': () => import('../../src/image/build.js'),
+};
+const libP = addExtras({ ...lib }, (p: string) => extras[p]());
+
+describe('fuzz pass (fixed seed)', () => {
+  it('covers every target of the fuzz command', () => {
+    expect(Object.keys(RUNS).sort()).toEqual([...TARGETS].sort());
+  });
+
+  for (const target of TARGETS as string[]) {
+    it(`${target}: ${RUNS[target]} mutated inputs, no crash`, async () => {
+      const l = await libP;
+      const seeds = await loadSeeds(l, target, { corpusLimit: 400 });
+      expect(seeds.all.length).toBeGreaterThan(0);
+      // our own builds must be among the seeds (they cover what we write)
+      expect(seeds.own.length).toBeGreaterThan(0);
+      const crashes: string[] = [];
+      const codes = new Set<string>();
+      let slowest = 0;
+      for (let iter = 0; iter < RUNS[target]; iter++) {
+        const input = inputFor(seeds, target, SEED, iter);
+        try {
+          const r = await execute(l, target, input);
+          r.codes.forEach((c: string) => codes.add(c));
+          slowest = Math.max(slowest, r.ms);
+          if (r.ms > SLOW_MS) crashes.push(`iteration ${iter} (${input.seed}): ${Math.round(r.ms)} ms`);
+        } catch (e) {
+          const err = e as Error;
+          crashes.push(`iteration ${iter} (${input.seed}, ${inputBytes(input).length} bytes): ${err?.name}: ${err?.message}\n${err?.stack?.split('\n').slice(1, 4).join('\n')}`);
+        }
+      }
+      expect(crashes).toEqual([]);
+      // the mutations reach the readers' checks, not only "not found"
+      expect(codes.size).toBeGreaterThan(3);
+    }, 600_000);
+  }
+});
