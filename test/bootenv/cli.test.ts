@@ -90,3 +90,24 @@ describe('diskwright bootenv on a bare autoboot.txt', () => {
     } finally { cleanup(); }
   });
 });
+
+describe('diskwright bootenv through the CLI dispatch', () => {
+  it('main(["bootenv", …]) runs the command, --help included', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const { dir, cleanup } = tempDir();
+    try {
+      const f = path.join(dir, 'autoboot.txt');
+      fs.writeFileSync(f, formatAutoboot({ committed: 'B' }));
+      let out = '';
+      let err = '';
+      const io = { stdout: (b: Uint8Array | string) => { out += typeof b === 'string' ? b : Buffer.from(b).toString('utf8'); }, stderr: (s: string) => { err += s; } };
+      expect(await main(['bootenv', f, 'get', 'boot_partition'], io)).toBe(0);
+      expect(out).toBe('3\n');
+      out = '';
+      expect(await main(['bootenv', '--help'], io)).toBe(0);
+      expect(out).toMatch(/^usage: diskwright bootenv/);
+      expect(await main(['bootenv', f, 'get', 'nope'], io)).toBe(1);
+      expect(err).toMatch(/^diskwright: BOOTENV_UNSET: /);
+    } finally { cleanup(); }
+  });
+});
