@@ -120,4 +120,16 @@ describe.skipIf(!haveTools('grub-emu', 'mkfs.fat', 'mmd', 'mcopy'))('grub.cfg un
       expect(new GrubSlots(GrubEnv.decode(readEnv())).state()).toEqual({ committed: 'B', trying: null, triesLeft: 0, confirmed: true });
     }
   });
+
+  it("the fixture's regexp takes the disk out of the ESP's device name", () => {
+    const line = fs.readFileSync(FIXTURE, 'utf8').split('\n').find((l) => l.trim().startsWith('regexp '));
+    expect(line).toBeDefined();
+    const cfg = path.join(dir, 'regexp');
+    fs.mkdirSync(path.join(cfg, 'boot/grub'), { recursive: true });
+    fs.writeFileSync(path.join(cfg, 'boot/grub/grub.cfg'),
+      ['hd0,gpt1', 'hd1,gpt3', 'ahci0,gpt1'].map((e) => `set esp=${e}\n${line!.trim()}\necho "DW-DISK=[\${disk}]"\n`).join('') + 'halt\n');
+    const r = spawnSync('grub-emu', ['-d', path.join(cfg, 'boot/grub'), '-m', path.join(dir, 'device.map')], { input: '', timeout: 30_000 });
+    const got = [...r.stdout.toString('latin1').matchAll(/DW-DISK=\[([^\]]*)\]/g)].map((m) => m[1]);
+    expect(got).toEqual(['hd0', 'hd1', 'ahci0']);
+  });
 });
