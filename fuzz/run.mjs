@@ -91,6 +91,7 @@ async function fuzzTarget(target) {
   let seedInfo = null;
   let next = 0;
   let fatal = null;
+  let lastReport = Date.now();
   exclude = null;
   while (next < opts.runs && !fatal) {
     const from = next;
@@ -110,6 +111,10 @@ async function fuzzTarget(target) {
         if (m.type === 'ready') { seedInfo = { seeds: m.seeds, own: m.own, corpus: m.corpus, dropped: m.dropped.length }; exclude = m.dropped; }
         else if (m.type === 'progress') {
           execs += m.done;
+          if (!opts.json && Date.now() - lastReport > 60_000) {
+            lastReport = Date.now();
+            console.error(`  ${target}: ${execs} execs, ${((Date.now() - started) / 1000).toFixed(0)} s, ${Object.keys(codes).length} outcomes, ${crashes.length} crashes`);
+          }
           slowest = Math.max(slowest, m.slowest);
           for (const [k, v] of Object.entries(m.codes)) codes[k] = (codes[k] ?? 0) + v;
         } else if (m.type === 'crash') {
