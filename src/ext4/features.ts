@@ -134,6 +134,7 @@ export const IMMUTABLE_FL = 0x00000010;
 export const APPEND_FL = 0x00000020;
 export const NODUMP_FL = 0x00000040;
 export const NOATIME_FL = 0x00000080;
+export const ENCRYPT_FL = 0x00000800;
 export const INDEX_FL = 0x00001000;
 export const IMAGIC_FL = 0x00002000;
 export const JOURNAL_DATA_FL = 0x00004000;

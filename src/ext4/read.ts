@@ -12,7 +12,7 @@ import type { Timestamp, Xattr } from '../tree/tree.js';
 import { decodeUuid } from '../codec/guid.js';
 import {
   COMPAT, INCOMPAT, RO_COMPAT, READER_INCOMPAT_SUPPORTED, BG_INODE_UNINIT, ROOT_INO,
-  EXTENTS_FL, INDEX_FL, INLINE_DATA_FL, EA_INODE_FL, HUGE_FILE_FL,
+  EXTENTS_FL, INDEX_FL, INLINE_DATA_FL, ENCRYPT_FL, EA_INODE_FL, HUGE_FILE_FL,
   S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO, FT_DIR_CSUM,
 } from './features.js';
 import {
@@ -208,7 +208,8 @@ class Ext4Fs {
     if (sb.s_free_inodes_count > sb.s_inodes_count) sbFail('EXT4_SUPERBLOCK_COUNTS', 'more free inodes than inodes', 's_free_inodes_count', `<= ${sb.s_inodes_count}`, sb.s_free_inodes_count);
     if (sb.s_rev_level > 0 && (sb.s_first_ino < 11 || sb.s_first_ino > sb.s_inodes_count)) sbFail('EXT4_SUPERBLOCK_GEOMETRY', `first inode ${sb.s_first_ino} is invalid`, 's_first_ino', `11..${sb.s_inodes_count}`, sb.s_first_ino);
     // features
-    const unknown = sb.s_feature_incompat & ~READER_INCOMPAT_SUPPORTED & ~INCOMPAT.ea_inode & ~INCOMPAT.casefold;
+    // encrypt: the filesystem opens, encrypted inodes report EXT4_ENCRYPTED when their content is read
+    const unknown = sb.s_feature_incompat & ~READER_INCOMPAT_SUPPORTED & ~INCOMPAT.ea_inode & ~INCOMPAT.casefold & ~INCOMPAT.encrypt;
     if (unknown !== 0) {
       sbFail('EXT4_SUPERBLOCK_FEATURE', `unsupported incompatible features 0x${unknown.toString(16)}`, 's_feature_incompat', `subset of 0x${READER_INCOMPAT_SUPPORTED.toString(16)}`, sb.s_feature_incompat);
     }
@@ -638,8 +639,20 @@ class Ext4Fs {
     return idx.get(latin1(enc.encode(name)));
   }
 
+  /** fscrypt content (names, data, symlink targets) cannot be read without the keys. */
+  refuseEncryptedFile(rec: InodeRec, path: string): void {
+    this.refuseEncrypted(rec, path);
+  }
+
+  private refuseEncrypted(rec: InodeRec, path: string): void {
+    if ((rec.inode.i_flags & ENCRYPT_FL) !== 0) {
+      fail('EXT4_ENCRYPTED', `${path}: the content is encrypted (fscrypt)`, { structure: 'ext2_inode_large', inode: rec.ino, path, field: 'i_flags', actual: rec.inode.i_flags });
+    }
+  }
+
   private readDir(rec: InodeRec, path: string): RawDirent[] {
     const { ino, inode } = rec;
+    this.refuseEncrypted(rec, path);
     const size = this.fileSize(rec);
     const base = { structure: 'ext2_dir_entry_2', inode: ino, path };
     if ((inode.i_flags & INLINE_DATA_FL) !== 0) {
@@ -891,6 +904,7 @@ class Ext4Fs {
   // ---- symlinks -----------------------------------------------------------------
 
   readLink(rec: InodeRec, path: string): string {
+    this.refuseEncrypted(rec, path);
     const size = this.fileSize(rec);
     const data = { structure: 'ext2_inode_large', inode: rec.ino, path };
     if (size === 0 || size >= this.bs || size > 4095) fail('EXT4_SYMLINK_SIZE', `${path}: symlink of ${size} bytes`, { ...data, field: 'i_size_lo', expected: `1..${Math.min(this.bs - 1, 4095)}`, actual: size });
@@ -1057,6 +1071,7 @@ class Ext4Fs {
       readFile(path) {
         const rec = regular(path);
         const size = inodeFileSize(rec.inode);
+        fs.refuseEncryptedFile(rec, path);
         if (size > fs.maxFile) fail('EXT4_FILE_TOO_LARGE', `${path}: ${size} bytes exceed the ${fs.maxFile}-byte read limit`, { path, inode: rec.ino, expected: `<= ${fs.maxFile}`, actual: size });
         return fs.readData(rec, size);
       },

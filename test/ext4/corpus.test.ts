@@ -13,6 +13,41 @@ const rows = corpusRows();
 const valid = rows.filter((r) => /^ext[234]$/.test(r.kind) && (r.status === 'valid' || r.status === 'valid-dirty') && !r.path.endsWith('.config'));
 const robust = corpusSet('robustness').filter((p) => p.startsWith('e2fsprogs/'));
 
+// The first problem the reader meets in each image (the one e2fsck or the kernel reports too).
+const EXPECTED_CODE: Record<string, string> = {
+  f_crashdisk: 'EXT4_SUPERBLOCK_BLOCK_SIZE',
+  f_zero_super: 'EXT4_SUPERBLOCK_MAGIC',
+  f_desc_size_zero: 'EXT4_SUPERBLOCK_DESC_SIZE',
+  f_zero_inode_size: 'EXT4_SUPERBLOCK_INODE_SIZE',
+  f_first_meta_bg_too_big: 'EXT4_SUPERBLOCK_META_BG',
+  f_boundscheck: 'EXT4_GROUP_DESC_RANGE',
+  f_readonly_fsck: 'EXT4_SUPERBLOCK_COUNTS',
+  f_emptydir: 'EXT4_DIR_HOLE',
+  f_hugedir_blocks: 'EXT4_DIR_SIZE',
+  f_toobig_extent_dir: 'EXT4_DIR_SIZE',
+  f_extent_int_bad_magic: 'EXT4_EXTENT_MAGIC',
+  f_extent_interior_start_lblk: 'EXT4_EXTENT_INDEX',
+  f_zeroed_ext_header: 'EXT4_EXTENT_MAGIC',
+  f_ext_zero_len: 'EXT4_EXTENT_LENGTH',
+  f_h_badnode: 'EXT4_HTREE_BLOCK',
+  f_h_badroot: 'EXT4_HTREE_ROOT',
+  f_dirlink: 'EXT4_DIR_PARENT',
+  f_baddotdir: 'EXT4_DIRENT_DOT',
+  f_trunc_dirent_header: 'EXT4_DIRENT_RECLEN',
+  f_baddir: 'EXT4_DIRENT_NAME',
+  f_badsymlinks2: 'EXT4_SYMLINK_TARGET',
+  f_inlinedata_repair: 'EXT4_INODE_UNUSED',
+  f_ea_value_crash: 'EXT4_XATTR_RANGE',
+  f_ea_inode_self_ref: 'EXT4_XATTR_INODE',
+  f_illitable_flexbg: 'EXT4_CSUM_GROUP_DESC',
+  f_overfsblks: 'EXT4_GROUP_DESC_OVERLAP',
+  f_super_bad_csum: 'EXT4_CSUM_SUPERBLOCK',
+  f_resize_inode_meta_bg: 'EXT4_SUPERBLOCK_FEATURE',
+  j_corrupt_revoke_rcount: 'EXT4_JOURNAL_REVOKE',
+  f_detect_xfs: 'EXT4_SUPERBLOCK_MAGIC',
+  f_detect_junk: 'EXT4_SUPERBLOCK_MAGIC',
+};
+
 function openAndWalk(rel: string) {
   const disk = openFileDisk(corpusImage(rel));
   try {
@@ -62,6 +97,8 @@ describe.skipIf(rows.length === 0)('ext corpus', () => {
     expect(err, `no error for ${rel}`).not.toBeNull();
     if (!isDiskwrightError(err)) throw err;
     expect(err.code).toMatch(/^EXT4_[A-Z0-9_]+$/);
+    const name = rel.split('/')[2];
+    if (EXPECTED_CODE[name]) expect(err.code).toBe(EXPECTED_CODE[name]);
     expect(Date.now() - t0).toBeLessThan(60_000);
   });
 });
