@@ -236,9 +236,26 @@ export class Autoboot {
     if (k < 0) {
       fail('AUTOBOOT_FULL', `autoboot.txt needs ${-k} more bytes than its ${size}`, { structure: 'autoboot.txt', field: 'size', expected: size, actual: content.length, over: -k });
     }
-    const pad = k === 0 ? '' : k === 1 ? '\n' : '#'.repeat(k - 1) + '\n';
-    return binaryToBytes(content + pad);
+    return binaryToBytes(content + paddingLines(k));
   }
+}
+
+/**
+ * `k` bytes of padding as comment lines of at most PADDING_LINE bytes: the
+ * firmware's config parser handles lines up to 80 characters (longer lines
+ * are a known cause of config.txt misparses), so one long '#' run is avoided.
+ */
+const PADDING_LINE = 64;
+function paddingLines(k: number): string {
+  let out = '';
+  while (k > 0) {
+    if (k === 1) { out += '\n'; break; }
+    // Never leave a single byte behind: it could only be a bare newline.
+    const n = k - PADDING_LINE === 1 ? PADDING_LINE - 1 : Math.min(PADDING_LINE, k);
+    out += '#'.repeat(n - 1) + '\n';
+    k -= n;
+  }
+  return out;
 }
 
 export function decodeAutoboot(data: Uint8Array): Autoboot {

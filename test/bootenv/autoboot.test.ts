@@ -128,3 +128,17 @@ describe('autoboot.txt', () => {
     }), { numRuns: 300 });
   });
 });
+
+describe('autoboot.txt padding', () => {
+  it('keeps every line within the firmware parser\'s 80 characters, at any size, and the content intact', () => {
+    fc.assert(fc.property(fc.integer({ min: 80, max: 512 }), fc.constantFrom('A' as const, 'B' as const), (size, committed) => {
+      const bytes = formatAutoboot({ committed, size });
+      expect(bytes.length).toBe(size);
+      const text = new TextDecoder().decode(bytes);
+      for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+      const doc = Autoboot.decode(bytes);
+      expect(doc.entries().filter((e) => e.key === 'boot_partition').map((e) => e.value)).toEqual(committed === 'A' ? ['2', '3'] : ['3', '2']);
+      expect(doc.encodeFitted(size)).toEqual(bytes);
+    }));
+  });
+});
