@@ -22,6 +22,25 @@ const extras: Record<string, () => Promise<unknown>> = {
 };
 const libP = addExtras({ ...lib }, (p: string) => extras[p]());
 
+describe('the engine tells crashes from coded errors', () => {
+  const input = { bytes: new Uint8Array(4096) };
+  const fake = (openFat: () => unknown) => ({ ...lib, openFat, openImage: () => { throw new lib.DiskwrightError('IMAGE_UNRECOGNIZED', 'x'); } });
+  it('a coded error is an outcome', async () => {
+    const r = await execute(fake(() => { throw new lib.DiskwrightError('FAT_BAD_BPB', 'bad'); }), 'fat', input);
+    expect(r.codes.sort()).toEqual(['FAT_BAD_BPB', 'IMAGE_UNRECOGNIZED']);
+  });
+  it('any other exception is a crash', async () => {
+    await expect(execute(fake(() => { throw new TypeError('x is undefined'); }), 'fat', input)).rejects.toBeInstanceOf(TypeError);
+    await expect(execute(fake(() => { throw new lib.DiskwrightError('not a code', 'x'); }), 'fat', input)).rejects.toBeInstanceOf(lib.DiskwrightError);
+  });
+  it('an allocation sized by a header (above the bound) is a crash, even when it would succeed', async () => {
+    await expect(execute(fake(() => new Uint8Array(200 * 1024 * 1024)), 'fat', input)).rejects.toMatchObject({ name: 'FuzzBoundError' });
+    await expect(execute(fake(() => new ArrayBuffer(2 ** 31)), 'fat', input)).rejects.toMatchObject({ name: 'FuzzBoundError' });
+    // and the guard is gone afterwards
+    expect(new Uint8Array(200 * 1024 * 1024).length).toBe(200 * 1024 * 1024);
+  });
+});
+
 describe('fuzz pass (fixed seed)', () => {
   it('covers every target of the fuzz command', () => {
     expect(Object.keys(RUNS).sort()).toEqual([...TARGETS].sort());
