@@ -12,6 +12,7 @@ export interface WalkedEntry {
   ino: number;
   nlink: number;
   mtime: number;
+  mtimeNsec: number;
   target?: string;
   major?: number;
   minor?: number;
@@ -29,7 +30,7 @@ export function walkExt4(r: Ext4Reader, opts: { maxEntries?: number; maxDepth?: 
       if (out.length >= maxEntries) throw new Error(`walk over ${maxEntries} entries`);
       const path = dir === '/' ? `/${e.name}` : `${dir}/${e.name}`;
       const st = r.stat(path);
-      const w: WalkedEntry = { path, type: st.type, mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, ino: st.id, nlink: st.nlink, mtime: st.mtime.sec };
+      const w: WalkedEntry = { path, type: st.type, mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, ino: st.id, nlink: st.nlink, mtime: st.mtime.sec, mtimeNsec: st.mtime.nsec };
       if (st.type === 'symlink') w.target = r.readlink(path);
       if (st.type === 'char' || st.type === 'block') { w.major = st.major; w.minor = st.minor; }
       const xs = r.listXattrs(path);
