@@ -114,6 +114,8 @@ describe.skipIf(!haveTools('mke2fs', 'e2fsck', 'debugfs'))('ext4 reader: edits a
     expect(codeOf(() => r.list('/note'))).toBe('EXT4_NOT_A_DIRECTORY');
     expect(codeOf(() => r.readFile('/boot'))).toBe('EXT4_IS_A_DIRECTORY');
     expect(codeOf(() => r.readlink('/note'))).toBe('EXT4_NOT_A_SYMLINK');
+    // an i_size is never trusted to size an allocation beyond the limit
+    expect(codeOf(() => openExt4(memoryDisk(base.slice(), false), { maxFileSize: 1000 }).readFile('/boot/kernel.img'))).toBe('EXT4_FILE_TOO_LARGE');
     expect(codeOf(() => openExt4(memoryDisk(base.slice(), false)).rewriteFile('/note', new Uint8Array([0x79])))).toBe('EXT4_READ_ONLY');
   });
 });
