@@ -48,3 +48,5 @@ export { openFat, FatReader, looksLikeFat, decodeFatVolume, type FatVolume, type
 export { checkFat } from './fat32/check.js';
 export { planFatGeometry, type FatGeometry, type FatChoice } from './fat32/geometry.js';
 export { fat32Driver } from './fat32/driver.js';
+export { openExt4, readExt4, looksLikeExt4, type Ext4Reader, type Ext4ReadOptions, type Ext4Stat } from './ext4/read.js';
+export { probeExt4 } from './ext4/probe.js';
