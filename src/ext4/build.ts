@@ -17,7 +17,7 @@ import { buildDirectory, cmpBytes, type DirEntryIn } from './build-dir.js';
 import { buildJournalSuperBlock } from './journal-build.js';
 import {
   COMPAT, INCOMPAT, RO_COMPAT, STATE_VALID, FLAGS_UNSIGNED_HASH, HASH_HALF_MD4, CHECKSUM_TYPE_CRC32C, DYNAMIC_REV,
-  BG_INODE_UNINIT, BG_BLOCK_UNINIT, BG_INODE_ZEROED, ROOT_INO, JOURNAL_INO, EXTENTS_FL, INDEX_FL,
+  BG_INODE_UNINIT, BG_BLOCK_UNINIT, BG_INODE_ZEROED, ROOT_INO, JOURNAL_INO, RESIZE_INO, EXTENTS_FL, INDEX_FL,
   S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK,
   FT_REG_FILE, FT_DIR, FT_CHRDEV, FT_BLKDEV, FT_FIFO, FT_SOCK, FT_SYMLINK,
 } from './features.js';
@@ -45,6 +45,7 @@ export interface Ext4Features {
   extra_isize?: boolean;
   ext_attr?: boolean;
   uninit_bg?: boolean;
+  resize_inode?: boolean;
 }
 
 export interface Ext4Options {
@@ -278,7 +279,9 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     is64bit: is64,
     flexBg,
     journalBlocks: !journalOn ? 0 : typeof options.journal === 'number' ? options.journal : undefined,
+    resizeInode: f.resize_inode !== false,
   });
+  const resizeInode = geo.reservedGdtBlocks > 0;
   const B = geo.blockSize;
   const sectorsPerBlock = B / 512;
 
@@ -389,7 +392,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     return r;
   };
   {
-    let need = geo.journalBlocks + extentTreeBlocks(Math.ceil(geo.journalBlocks / EXT_INIT_MAX_LEN) + 4, perIndexBlock);
+    let need = 1 + geo.journalBlocks + extentTreeBlocks(Math.ceil(geo.journalBlocks / EXT_INIT_MAX_LEN) + 4, perIndexBlock);
     for (const info of inodes) {
       if (!info?.node) continue;
       const n = info.node;
@@ -496,10 +499,41 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     journalInfo = j;
   }
 
+  // ---- resize inode (7) ------------------------------------------------
+  // ext2fs_create_resize_inode(): a double-indirect block listing the
+  // primary reserved GDT blocks; each of those, used as an indirect block,
+  // lists its copies in the backup groups. Block-mapped, not extents.
+  if (resizeInode) {
+    const r = newInode(RESIZE_INO, null, '(resize inode)');
+    r.mode = S_IFREG | 0o600;
+    r.links = 1;
+    r.times = tm(null);
+    const apb = B / 4;
+    r.size = (apb * apb + apb + 12) * B;
+    const [dind] = alloc.alloc(1, 'the resize inode');
+    u32(r.iblock, 13 * 4, dind.start);
+    const dindBuf = new Uint8Array(B);
+    const g0 = geo.groups[0];
+    const primary0 = g0.first + 1 + geo.gdtBlocks;
+    const backups = geo.groups.filter((g) => g.group > 0 && g.hasSuper).map((g) => g.group);
+    for (let i = 0; i < geo.reservedGdtBlocks; i++) {
+      const blk = primary0 + i;
+      u32(dindBuf, ((geo.gdtBlocks + i) % apb) * 4, blk);
+      const ind = new Uint8Array(B);
+      backups.forEach((g, k) => u32(ind, k * 4, blk + g * geo.blocksPerGroup));
+      pieces.push({ off: blockOff(blk), len: B, kind: 'bytes', data: ind });
+    }
+    pieces.push({ off: blockOff(dind.start), len: B, kind: 'bytes', data: dindBuf });
+    for (const g of backups) {
+      pieces.push({ off: blockOff(primary0 + g * geo.blocksPerGroup), len: geo.reservedGdtBlocks * B, kind: 'zero' });
+    }
+    r.blockCount = 1 + geo.reservedGdtBlocks * (1 + backups.length);
+  }
+
   // ---- every inode's blocks, in inode order ---------------------------
   const dirCsum = (ino: number) => (metadataCsum ? { seed: csumSeed, ino, generation: 0 } : null);
   const inodeXattrRoom = geo.inodeSize - 128 - EXTRA_ISIZE - 4;
-  const order = inodes.filter((x) => x && x.ino !== JOURNAL_INO);
+  const order = inodes.filter((x) => x && x.ino !== JOURNAL_INO && x.ino !== RESIZE_INO);
   for (const info of order) {
     const node = info.node;
     const path = info.path;
@@ -713,7 +747,9 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   sb.s_rev_level = DYNAMIC_REV;
   sb.s_first_ino = FIRST_INO;
   sb.s_inode_size = geo.inodeSize;
-  sb.s_feature_compat = (journalInfo ? COMPAT.has_journal : 0) | (extAttr ? COMPAT.ext_attr : 0) | (dirIndex ? COMPAT.dir_index : 0);
+  sb.s_feature_compat = (journalInfo ? COMPAT.has_journal : 0) | (extAttr ? COMPAT.ext_attr : 0) | (dirIndex ? COMPAT.dir_index : 0)
+    | (resizeInode ? COMPAT.resize_inode : 0);
+  sb.s_reserved_gdt_blocks = geo.reservedGdtBlocks;
   sb.s_feature_ro_compat = RO_COMPAT.sparse_super | RO_COMPAT.large_file | (hugeFile ? RO_COMPAT.huge_file : 0)
     | (dirNlink ? RO_COMPAT.dir_nlink : 0) | RO_COMPAT.extra_isize
     | (metadataCsum ? RO_COMPAT.metadata_csum : 0) | (uninitBg ? RO_COMPAT.uninit_bg : 0);

@@ -10,7 +10,7 @@ import { planExt4, type Ext4Features, type Ext4Options } from './build.js';
 const KNOWN_KEYS = ['type', 'label', 'uuid', 'options', 'owner', 'contents'];
 const OPTION_KEYS = ['blockSize', 'inodeSize', 'inodeRatio', 'inodes', 'reservedPercent', 'journal', 'features', 'hashSeed', 'zeroInodeTables'];
 const FEATURES: ReadonlyArray<keyof Ext4Features> = [
-  'has_journal', 'metadata_csum', '64bit', 'flex_bg', 'dir_index', 'huge_file', 'dir_nlink', 'extra_isize', 'ext_attr', 'uninit_bg',
+  'has_journal', 'metadata_csum', '64bit', 'flex_bg', 'dir_index', 'huge_file', 'dir_nlink', 'extra_isize', 'ext_attr', 'uninit_bg', 'resize_inode',
 ];
 
 function unknownKeys(obj: Record<string, unknown>, known: readonly string[], path: string, what: string): void {

@@ -21,8 +21,10 @@ export interface GeometryOptions {
   flexBg?: boolean;
   /** Journal blocks; 0 = no journal; undefined = mke2fs's default size. */
   journalBlocks?: number;
-  /** Reserved GDT blocks (resize_inode); default 0. */
+  /** Reserved GDT blocks for resize_inode; default 0, or mke2fs's amount with `resizeInode`. */
   reservedGdtBlocks?: number;
+  /** Reserve GDT blocks for growth as mke2fs does for resize_inode (calc_reserved_gdt_blocks). */
+  resizeInode?: boolean;
 }
 
 export interface GroupLayout {
@@ -142,7 +144,8 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
   for (let attempt = 0; attempt < 3; attempt++) {
     groupCount = divCeil(blocksCount - firstDataBlock, blocksPerGroup);
     gdtBlocks = divCeil(groupCount * descSize, blockSize);
-    rsvGdt = o.reservedGdtBlocks ?? 0;
+    rsvGdt = o.reservedGdtBlocks
+      ?? (o.resizeInode && blocksCount <= 0xffffffff ? defaultReservedGdtBlocks(blockSize, blocksCount, firstDataBlock, descSize, gdtBlocks) : 0);
     let inodes = o.inodes ?? Math.floor((blocksCount * blockSize) / inodeRatio);
     if (inodes < 16) inodes = 16;
     let ipg = divCeil(inodes, groupCount);

@@ -123,7 +123,7 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
       const out = run('dumpe2fs', ['-h', img]).stdout;
       const feats = /Filesystem features:\s+(.*)/.exec(out)![1].trim().split(/\s+/).sort();
       expect(feats).toEqual(['64bit', 'dir_index', 'dir_nlink', 'ext_attr', 'extent', 'extra_isize', 'filetype', 'flex_bg', 'has_journal',
-        'huge_file', 'large_file', 'metadata_csum', 'sparse_super'].sort());
+        'huge_file', 'large_file', 'metadata_csum', 'resize_inode', 'sparse_super'].sort());
       expect(out).toMatch(/Filesystem volume name:\s+KSOLO-DATA/);
       expect(out).toMatch(new RegExp(`Filesystem UUID:\\s+${plan.uuid}`));
       expect(out).toMatch(/Block size:\s+4096/);
@@ -165,9 +165,12 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
     try {
       const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } });
       for (let i = 0; i < 300; i++) t.addFile(`/d${i % 7}/f${i}`, bytesSource(new Uint8Array(20000 + i).fill(i & 0xff)));
-      for (const [size, grown, bs] of [[64 * MiB, 2 * GiB, 4096], [32 * MiB, 300 * MiB, 1024]] as const) {
+      // With resize_inode (reserved GDT blocks) and without (resize2fs moves blocks to make room).
+      for (const [size, grown, bs, resize] of [[64 * MiB, 2 * GiB, 4096, true], [32 * MiB, 300 * MiB, 1024, true], [32 * MiB, 600 * MiB, 1024, false]] as const) {
         const img = path.join(dir, `g${bs}.img`);
-        await buildImage(t, img, { size, seed: 'grow', blockSize: bs });
+        await buildImage(t, img, { size, seed: 'grow', blockSize: bs, features: { resize_inode: resize } });
+        const before = run('dumpe2fs', ['-h', img]).stdout;
+        expect(/Reserved GDT blocks:\s+(\d+)/.exec(before)?.[1] ?? '0').toBe(resize ? (bs === 4096 ? '7' : '255') : '0'); // what mke2fs -t ext4 reserves for these sizes
         fs.truncateSync(img, grown);
         const r = run('resize2fs', ['-f', img], { timeoutMs: 300_000 });
         expect(r.status, r.stdout + r.stderr).toBe(0);
