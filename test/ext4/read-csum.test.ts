@@ -9,7 +9,11 @@ import { memoryDisk } from '../../src/io/disk.js';
 import { openExt4 } from '../../src/ext4/read.js';
 import { isDiskwrightError } from '../../src/errors.js';
 import { decodeSuperBlock } from '../../src/ext4/superblock.js';
-import { csumSeed, verifySuperBlockCsum, setSuperBlockCsum, verifyInodeCsum, setInodeCsum, verifyGroupDescCsum, setGroupDescCsum } from '../../src/ext4/csum.js';
+import {
+  csumSeed, verifySuperBlockCsum, setSuperBlockCsum, verifyInodeCsum, setInodeCsum, verifyGroupDescCsum, setGroupDescCsum,
+  verifyBlockBitmapCsum, verifyInodeBitmapCsum, setBlockBitmapCsum, setInodeBitmapCsum,
+} from '../../src/ext4/csum.js';
+import { decodeGroupDesc, blockBitmap, inodeBitmap } from '../../src/ext4/group-desc.js';
 import { haveTools, run, tempDir } from '../helpers/oracle.js';
 
 function codeOf(f: () => unknown): string {
@@ -66,6 +70,18 @@ describe.skipIf(!haveTools('mke2fs', 'debugfs'))('ext4 checksums', () => {
     expect(raw2).toEqual(raw);
     // the wrong inode number does not verify
     expect(verifyInodeCsum(seed, ino + 1, raw, sb.s_inode_size)).toBe(false);
+    // bitmaps of group 0 (block bitmap: clusters_per_group/8 bytes, inode bitmap: inodes_per_group/8)
+    const g = decodeGroupDesc(img, 2048, sb.s_desc_size);
+    const bb = img.slice(blockBitmap(g, sb.s_desc_size) * 1024, blockBitmap(g, sb.s_desc_size) * 1024 + sb.s_clusters_per_group / 8);
+    const ib = img.slice(inodeBitmap(g, sb.s_desc_size) * 1024, inodeBitmap(g, sb.s_desc_size) * 1024 + sb.s_inodes_per_group / 8);
+    expect(verifyBlockBitmapCsum(seed, g, sb.s_desc_size, bb)).toBe(true);
+    expect(verifyInodeBitmapCsum(seed, g, sb.s_desc_size, ib)).toBe(true);
+    const g2 = { ...g, bg_block_bitmap_csum_lo: 0, bg_block_bitmap_csum_hi: 0, bg_inode_bitmap_csum_lo: 0, bg_inode_bitmap_csum_hi: 0 };
+    setBlockBitmapCsum(seed, g2, sb.s_desc_size, bb);
+    setInodeBitmapCsum(seed, g2, sb.s_desc_size, ib);
+    expect(g2).toEqual(g);
+    ib[0] ^= 0x80;
+    expect(verifyInodeBitmapCsum(seed, g, sb.s_desc_size, ib)).toBe(false);
   });
 
   it('any flipped superblock byte (but the magic) gives EXT4_CSUM_SUPERBLOCK', () => {
