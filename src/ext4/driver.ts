@@ -1,11 +1,13 @@
 // The ext4 driver for the image layer: validates a partition's `filesystem`
 // spec ({ type: 'ext4', label, uuid, options: {…}, owner, contents }) and
-// plans the filesystem with planExt4. Errors name the JSON path.
+// plans the filesystem with planExt4; recognises ext2/3/4 on a disk with the
+// reader's probe. Errors name the JSON path.
 import { fail } from '../errors.js';
 import type { FilesystemDriver, PlanArgs } from '../image/registry.js';
-import type { FilesystemPlan, FilesystemProbe } from '../fs/types.js';
+import type { FilesystemPlan } from '../fs/types.js';
 import { isGuid } from '../codec/guid.js';
 import { planExt4, type Ext4Features, type Ext4Options } from './build.js';
+import { probeExt4 } from './probe.js';
 
 const KNOWN_KEYS = ['type', 'label', 'uuid', 'options', 'owner', 'contents'];
 const OPTION_KEYS = ['blockSize', 'inodeSize', 'inodeRatio', 'inodes', 'reservedPercent', 'journal', 'features', 'hashSeed', 'zeroInodeTables'];
@@ -110,19 +112,8 @@ function planFromSpec(a: PlanArgs): FilesystemPlan {
   });
 }
 
-/**
- * Recognising an ext4 filesystem on a disk is the reader's part; until the
- * image layer wires the reader in here, the builder's driver recognises none.
- */
-let probe: FilesystemProbe = () => null;
-
-/** Install the reader's probe (src/ext4 reader). */
-export function setExt4Probe(p: FilesystemProbe): void {
-  probe = p;
-}
-
 export const ext4Driver: FilesystemDriver = {
   types: ['ext4'],
   plan: planFromSpec,
-  probe: (disk) => probe(disk),
+  probe: probeExt4,
 };

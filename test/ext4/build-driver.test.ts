@@ -7,7 +7,8 @@ import { driverFor } from '../../src/image/registry.js';
 import { FileSink } from '../../src/node/file-sink.js';
 import { isDiskwrightError } from '../../src/errors.js';
 import { haveTools, run, tempDir } from '../helpers/oracle.js';
-import { expectFsckClean } from './build-util.js';
+import { buildBytes, expectFsckClean } from './build-util.js';
+import { memoryDisk } from '../../src/io/disk.js';
 
 const MiB = 1024 * 1024;
 const args = (spec: Record<string, unknown>, partitionIndex = 4) => {
@@ -28,6 +29,16 @@ function codeOf(f: () => unknown): { code: string; path: unknown } {
 describe('ext4 driver', () => {
   it('is registered for type ext4', () => {
     expect(driverFor('ext4')).toBe(ext4Driver);
+  });
+
+  it('recognises what it builds through the reader\'s probe, and nothing else', async () => {
+    const a = args({ type: 'ext4' });
+    const bytes = await buildBytes(a.tree, { size: 16 * MiB, seed: 'probe' });
+    const r = ext4Driver.probe(memoryDisk(bytes, false));
+    expect(r).not.toBeNull();
+    expect(r!.list('/etc').map((e) => e.name)).toEqual(['os-release']);
+    expect(new TextDecoder().decode(r!.readFile('/etc/os-release'))).toBe('NAME=KubeSolo\n');
+    expect(ext4Driver.probe(memoryDisk(new Uint8Array(16 * 1024), false))).toBeNull();
   });
 
   it('rejects unknown keys and bad values, naming the JSON path', () => {
