@@ -105,7 +105,7 @@ function corpusSeeds(target, limit) {
 
 const utf8 = new TextEncoder();
 
-function smallTree(lib, withLongNames = true) {
+function smallTree(lib, withLongNames = true, autoboot = true) {
   const t = new lib.FileTree({ defaultTime: { sec: 1700000000, nsec: 0 } });
   t.addDir('/boot', { mode: 0o755 });
   t.addFile('/boot/config.txt', lib.textSource('arm_64bit=1\nkernel=Image\n'));
@@ -113,6 +113,7 @@ function smallTree(lib, withLongNames = true) {
   t.addFile('/big.bin', lib.bytesSource(new Uint8Array(70000).map((_, i) => (i * 7) & 0xff)));
   t.addDir('/EFI/BOOT');
   t.addFile('/EFI/BOOT/grubenv', lib.bytesSource(lib.encodeGrubEnv(lib.createGrubEnv({ boot_default: 'A', boot_counter: '3' }))));
+  if (autoboot) t.addFile('/autoboot.txt', lib.bytesSource(lib.formatAutoboot({ committed: 'A' })));
   for (let i = 0; i < 40; i++) t.addFile(`/many/file-${String(i).padStart(3, '0')}.txt`, lib.textSource(`file ${i}\n`.repeat(i + 1)));
   if (withLongNames) {
     t.addFile(`/many/${'long name with spaces '.repeat(5)}.data`, lib.textSource('x'));
@@ -134,7 +135,7 @@ async function emitBare(lib, plan) {
 async function buildSpec(lib, spec) {
   const sink = new lib.MemorySink();
   await lib.buildImage(spec, sink, {
-    loadTree: async (fsSpec) => smallTree(lib, !String(fsSpec.type).startsWith('fat')),
+    loadTree: async (fsSpec) => smallTree(lib, !String(fsSpec.type).startsWith('fat'), spec.table === 'mbr'),
   });
   return sink.bytes().slice();
 }
@@ -381,6 +382,7 @@ function walkFilesystem(lib, codes, reader) {
   const queue = [['/', 0]];
   let entries = 0;
   let reads = 0;
+  let firstFile = null;
   while (queue.length && entries < MAX_ENTRIES) {
     const [dir, depth] = queue.shift();
     const list = guard(lib, codes, () => reader.list(dir));
@@ -392,14 +394,52 @@ function walkFilesystem(lib, codes, reader) {
       const type = st?.type ?? e.type;
       if (type === 'dir') { if (depth < MAX_DEPTH) queue.push([p, depth + 1]); } else if (type === 'symlink') guard(lib, codes, () => reader.readlink(p));
       else if (type === 'file' && reads++ < MAX_READS) {
-        guard(lib, codes, () => reader.readFile(p));
+        const data = guard(lib, codes, () => reader.readFile(p));
         guard(lib, codes, () => reader.fileExtents(p));
+        if (data && data.length > 0 && !firstFile) firstFile = { path: p, size: data.length };
       }
     }
   }
   // a few lookups that do not exist or go through files
   guard(lib, codes, () => reader.stat('/no/such/file'));
   guard(lib, codes, () => reader.list('/EFI/BOOT/grubenv'));
+  return firstFile;
+}
+
+/**
+ * rewriteFile on a writable copy: when it succeeds, the file must read back
+ * as the new bytes (anything else is reported as a crash).
+ */
+function rewriteInPlace(lib, codes, input, open, file) {
+  if (!file) return;
+  const disk = overlayDisk(lib, input, true);
+  const w = guard(lib, codes, () => open(disk));
+  if (!w) return;
+  const data = new Uint8Array(file.size).map((_, i) => (i * 13 + 7) & 0xff);
+  if (guard(lib, codes, () => { w.rewriteFile(file.path, data); return true; })) {
+    const back = guard(lib, codes, () => open(disk).readFile(file.path));
+    if (back && (back.length !== data.length || back.some((b, i) => b !== data[i]))) throw new Error(`rewriteFile(${file.path}) succeeded but the file does not read back as written`);
+  }
+}
+
+/** The bootenv CLI's in-place edits on a writable copy of an image. */
+function bootenvInPlace(lib, codes, input) {
+  if (!lib.locateBootenv) return;
+  for (const [verb, args] of [['slot', ['B']]]) {
+    const disk = overlayDisk(lib, input, true);
+    const img = guard(lib, codes, () => lib.openImage(disk));
+    if (!img) return;
+    const parts = guard(lib, codes, () => img.partitions.filter((p) => !p.container).slice(0, 16).map((p) => ({ index: p.index, type: p.type ?? '', disk: img.partitionDisk(p.index) })));
+    if (!parts) return;
+    const loc = guard(lib, codes, () => lib.locateBootenv(parts, lib.probeFilesystem));
+    if (!loc) return;
+    const r = guard(lib, codes, () => lib.editBootenvInPlace(loc, verb, args));
+    if (r?.changed) {
+      // what was written reads back through a fresh open and decodes
+      const again = guard(lib, codes, () => lib.openImage(disk).filesystem(loc.partition).readFile(loc.path));
+      if (again) guard(lib, codes, () => lib.decodeBootenv(again, loc.kind));
+    }
+  }
 }
 
 /**
@@ -427,25 +467,35 @@ function walkImage(lib, codes, disk, deep = false) {
  * the seed's bytes and apply the patches over them (IO_RANGE outside, as
  * memoryDisk).
  */
-function overlayDisk(lib, input) {
-  if (input.bytes) return lib.memoryDisk(input.bytes, false);
+function overlayDisk(lib, input, writable = false) {
+  if (input.bytes) return lib.memoryDisk(writable ? input.bytes.slice() : input.bytes, writable);
   const { seedBytes, mutation } = input;
   const size = mutation.size;
-  return {
+  const patches = writable ? [...mutation.patches] : mutation.patches;
+  const disk = {
     size,
     read(offset, length) {
       lib.checkRange(size, offset, length, 'image');
       const out = new Uint8Array(length);
       if (offset < seedBytes.length) out.set(seedBytes.subarray(offset, Math.min(seedBytes.length, offset + length)));
-      for (const p of mutation.patches) {
+      for (const p of patches) {
         if (p.op === 'flip') { if (p.offset >= offset && p.offset < offset + length) out[p.offset - offset] ^= 1 << p.bit; continue; }
         const s = Math.max(offset, p.offset);
-        const e = Math.min(offset + length, p.offset + p.bytes.length, seedBytes.length);
+        // mutations stop at the seed's end (as applyMutation); writes reach the disk's end
+        const e = Math.min(offset + length, p.offset + p.bytes.length, p.op === 'write' ? size : seedBytes.length);
         for (let i = s; i < e; i++) out[i - offset] = p.bytes[i - p.offset];
       }
       return out;
     },
   };
+  if (writable) {
+    // copy on write: the seed is shared and never changes
+    disk.write = (offset, data) => {
+      lib.checkRange(size, offset, data.length, 'image');
+      patches.push({ op: 'write', offset, bytes: data.slice() });
+    };
+  }
+  return disk;
 }
 
 let tarTmp = null;
@@ -485,6 +535,7 @@ const RUNNERS = {
     }
     guard(lib, codes, () => lib.detectGptSectorSize(disk));
     walkImage(lib, codes, disk);
+    bootenvInPlace(lib, codes, input);
   },
   mbr(lib, codes, input) {
     const disk = overlayDisk(lib, input);
@@ -493,13 +544,15 @@ const RUNNERS = {
       if (r) guard(lib, codes, () => lib.mbrPartitions(r.table));
     }
     walkImage(lib, codes, disk);
+    bootenvInPlace(lib, codes, input);
   },
   fat(lib, codes, input) {
     const disk = overlayDisk(lib, input);
     const r = guard(lib, codes, () => lib.openFat(disk));
     if (r) {
       guard(lib, codes, () => lib.checkFat(r).forEach((e) => codes.add(e.code)));
-      walkFilesystem(lib, codes, r);
+      const file = walkFilesystem(lib, codes, r);
+      rewriteInPlace(lib, codes, input, (d) => lib.openFat(d), file);
     }
     const img = guard(lib, codes, () => lib.openImage(disk));
     if (img) guard(lib, codes, () => img.partitions.forEach((p) => img.filesystemInfo(p.index)));
@@ -507,7 +560,10 @@ const RUNNERS = {
   ext4(lib, codes, input) {
     const disk = overlayDisk(lib, input);
     const r = guard(lib, codes, () => lib.openExt4(disk));
-    if (r) walkFilesystem(lib, codes, r);
+    if (r) {
+      const file = walkFilesystem(lib, codes, r);
+      rewriteInPlace(lib, codes, input, (d) => lib.openExt4(d), file);
+    }
     const img = guard(lib, codes, () => lib.openImage(disk));
     if (img) guard(lib, codes, () => img.partitions.forEach((p) => img.filesystemInfo(p.index)));
   },

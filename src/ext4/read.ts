@@ -36,7 +36,7 @@ import { JournalSuperBlock, JBD2_MAGIC_NUMBER, JBD2_SUPERBLOCK_V1, JBD2_SUPERBLO
 export interface Ext4ReadOptions {
   /** Verify metadata_csum / uninit_bg checksums and report EXT4_CSUM_* errors (default true). */
   verifyChecksums?: boolean;
-  /** Largest file readFile() returns, in bytes (default 1 GiB): an i_size from disk never sizes an allocation beyond this. */
+  /** Largest file readFile() returns, in bytes (default: the disk's size, at least 64 MiB, at most 1 GiB): an i_size from disk never sizes an allocation beyond this. */
   maxFileSize?: number;
 }
 
@@ -151,7 +151,10 @@ class Ext4Fs {
 
   constructor(readonly disk: Disk, options: Ext4ReadOptions) {
     this.verify = options.verifyChecksums ?? true;
-    this.maxFile = options.maxFileSize ?? DEFAULT_MAX_FILE;
+    // i_size sizes readFile's buffer: by default no more than the container
+    // holds (at least 64 MiB), so a hostile i_size on a small image cannot
+    // ask for a gigabyte; a sparse file larger than that needs maxFileSize.
+    this.maxFile = options.maxFileSize ?? Math.min(DEFAULT_MAX_FILE, Math.max(disk.size, 64 * 1024 * 1024));
     if (disk.size < SUPERBLOCK_OFFSET + 1024) {
       fail('EXT4_SUPERBLOCK_TRUNCATED', `${disk.size} bytes cannot hold an ext superblock`, { structure: 'ext2_super_block', offset: SUPERBLOCK_OFFSET, expected: 2048, actual: disk.size });
     }
