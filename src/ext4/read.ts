@@ -677,32 +677,42 @@ class Ext4Fs {
     const nblocks = size / this.bs;
     // map everything: a directory has no blocks past i_size (e2fsck pass 1 "causes directory to be too big")
     const runs = this.mapBlocks(rec, 0x1_0000_0000);
-    const phys = new Array<number>(nblocks).fill(-1);
+    // the runs must cover 0..nblocks-1 with written blocks, in order (no holes):
+    // checked on the runs themselves, so nothing is sized by i_size
+    let next = 0;
     for (const r of runs) {
       if (r.lblk + r.len > nblocks) {
         fail('EXT4_DIR_SIZE', `${path}: directory maps block ${r.lblk + r.len - 1} past its ${nblocks} blocks`, { ...base, structure: 'ext2_inode_large', field: 'i_size_lo', expected: `<= ${nblocks} blocks`, actual: r.lblk + r.len });
       }
-      if (r.unwritten) continue;
-      for (let i = 0; i < r.len && r.lblk + i < nblocks; i++) phys[r.lblk + i] = r.pblk + i;
+      if (r.lblk !== next || r.unwritten) fail('EXT4_DIR_HOLE', `${path}: directory block ${next} is a hole`, { ...base, block: next });
+      next = r.lblk + r.len;
     }
-    for (let i = 0; i < nblocks; i++) {
-      if (phys[i] < 0) fail('EXT4_DIR_HOLE', `${path}: directory block ${i} is a hole`, { ...base, block: i });
-    }
+    if (next !== nblocks) fail('EXT4_DIR_HOLE', `${path}: directory block ${next} is a hole`, { ...base, block: next });
+    const phys = (i: number): number => {
+      let lo = 0;
+      let hi = runs.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (runs[mid].lblk <= i) lo = mid;
+        else hi = mid - 1;
+      }
+      return runs[lo].pblk + (i - runs[lo].lblk);
+    };
     const htree = (inode.i_flags & INDEX_FL) !== 0 && hasCompat(this.sb, COMPAT.dir_index);
-    const dxBlocks = htree ? this.checkHtree(rec, phys, path) : new Set<number>();
+    const dxBlocks = htree ? this.checkHtree(rec, phys, nblocks, path) : new Set<number>();
     const out: RawDirent[] = [];
     for (let i = 0; i < nblocks; i++) {
       if (dxBlocks.has(i)) {
         if (i === 0) {
           // the root: "." and ".." as real entries, the rest hidden in ".."
           // (checkHtree has validated their rec_len and name_len)
-          const b = this.readBlock(phys[0]);
+          const b = this.readBlock(phys(0));
           out.push({ name: b.slice(8, 9), ino: rd32(b, 0), fileType: b[7] });
           out.push({ name: b.slice(20, 22), ino: rd32(b, 12), fileType: b[19] });
         }
         continue;
       }
-      const b = this.readBlock(phys[i]);
+      const b = this.readBlock(phys(i));
       let end = b.length;
       if (this.csum) {
         if (!hasDirTail(b)) {
@@ -762,10 +772,9 @@ class Ext4Fs {
    * count/limit of every node, entries inside the directory and in hash
    * order, checksums. Returns the logical blocks that are dx blocks.
    */
-  private checkHtree(rec: InodeRec, phys: number[], path: string): Set<number> {
-    const nblocks = phys.length;
+  private checkHtree(rec: InodeRec, phys: (lblk: number) => number, nblocks: number, path: string): Set<number> {
     const base = { structure: 'dx_root', inode: rec.ino, path };
-    const root = this.readBlock(phys[0]);
+    const root = this.readBlock(phys(0));
     const tailSz = this.csum ? 8 : 0;
     if (rd16(root, 4) !== 12 || root[6] !== 1 || rd16(root, 16) !== this.bs - 12 || root[18] !== 2) {
       fail('EXT4_HTREE_ROOT', `${path}: htree root does not hold "." and ".." as expected`, { ...base, field: 'dot_rec_len' });
@@ -806,7 +815,7 @@ class Ext4Fs {
         refs.add(child);
         if (level > 0) {
           dx.add(child);
-          const nb = this.readBlock(phys[child]);
+          const nb = this.readBlock(phys(child));
           if (rd32(nb, 0) !== 0 || decodeRecLen(rd16(nb, 4), this.bs) !== this.bs) {
             fail('EXT4_HTREE_NODE', `${path}: htree node ${child} does not start with an empty block-wide entry`, { ...d, structure: 'dx_node', block: child, field: 'fake_rec_len' });
           }
