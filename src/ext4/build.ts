@@ -792,10 +792,11 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
 
   // ---- inode records -------------------------------------------------
   const le32Scratch = new Uint8Array(4);
+  const inodeTemplate: Inode = Ext4Inode.zero();
   const inodeRecord = (ino: number): Uint8Array => {
     const rec = new Uint8Array(geo.inodeSize);
     const info = inodes[ino];
-    const v: Inode = Ext4Inode.zero();
+    const v: Inode = { ...inodeTemplate };
     v.i_extra_isize = EXTRA_ISIZE;
     if (info) {
       v.i_mode = info.mode;
