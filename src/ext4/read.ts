@@ -59,6 +59,8 @@ export interface Ext4Reader extends FilesystemReader {
   listXattrs(path: string): Xattr[];
   /** Inode number of `path` (not following a final symlink). */
   lookup(path: string): number;
+  /** Bytes [offset, offset+length) of a regular file (clipped to its size), for streaming files past maxFileSize. */
+  readFileRange(path: string, offset: number, length: number): Uint8Array;
 }
 
 /** A directory entry as stored. */
@@ -595,17 +597,18 @@ class Ext4Fs {
     return inodeFileSize(rec.inode);
   }
 
-  /** The file's bytes: holes and unwritten extents read as zeros. */
-  readData(rec: InodeRec, size: number): Uint8Array {
-    if ((rec.inode.i_flags & INLINE_DATA_FL) !== 0) return this.inlineData(rec).slice(0, size);
+  /** The file's bytes [from, from+size): holes and unwritten extents read as zeros. */
+  readData(rec: InodeRec, size: number, from = 0): Uint8Array {
+    if ((rec.inode.i_flags & INLINE_DATA_FL) !== 0) return this.inlineData(rec).slice(from, from + size);
     const out = new Uint8Array(size);
-    const nblocks = Math.ceil(size / this.bs);
-    for (const r of this.mapBlocks(rec, nblocks)) {
+    const end = from + size;
+    for (const r of this.mapBlocks(rec, Math.ceil(end / this.bs))) {
       if (r.unwritten) continue;
-      const byteStart = r.lblk * this.bs;
-      const len = Math.min(r.len * this.bs, size - byteStart);
-      if (len <= 0) continue;
-      out.set(this.disk.read(r.pblk * this.bs, len), byteStart);
+      const runStart = r.lblk * this.bs;
+      const a = Math.max(runStart, from);
+      const b = Math.min(runStart + r.len * this.bs, end);
+      if (b <= a) continue;
+      out.set(this.disk.read(r.pblk * this.bs + (a - runStart), b - a), a - from);
     }
     return out;
   }
@@ -1086,6 +1089,17 @@ class Ext4Fs {
         fs.refuseEncryptedFile(rec, path);
         if (size > fs.maxFile) fail('EXT4_FILE_TOO_LARGE', `${path}: ${size} bytes exceed the ${fs.maxFile}-byte read limit`, { path, inode: rec.ino, expected: `<= ${fs.maxFile}`, actual: size });
         return fs.readData(rec, size);
+      },
+      readFileRange(path, offset, length) {
+        const rec = regular(path);
+        fs.refuseEncryptedFile(rec, path);
+        const size = inodeFileSize(rec.inode);
+        if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+          fail('EXT4_RANGE', `${path}: invalid range ${offset}+${length}`, { path, offset, length });
+        }
+        const n = Math.max(0, Math.min(length, size - offset));
+        if (n > fs.maxFile) fail('EXT4_FILE_TOO_LARGE', `${path}: ${n} bytes exceed the ${fs.maxFile}-byte read limit`, { path, inode: rec.ino, expected: `<= ${fs.maxFile}`, actual: n });
+        return fs.readData(rec, n, Math.min(offset, size));
       },
       readlink(path) {
         const rec = fs.resolve(path, false);

@@ -233,6 +233,11 @@ describe.skipIf(!haveTools(...TOOLS))('reading mke2fs images', () => {
       // sparse: holes read as zeros and are not mapped
       const ext = r.fileExtents('/sparse.img');
       expect(ext.reduce((s, x) => s + x.length, 0)).toBeLessThan(64 * 1024);
+      // ranges, across the hole and the data after it
+      const whole = r.readFile('/sparse.img');
+      for (const [o, n] of [[0, 10], [4990, 20], [3 * 1024 * 1024 - 3, 20], [whole.length - 5, 100], [whole.length + 7, 4]]) {
+        expect(Buffer.from(r.readFileRange('/sparse.img', o, n)).equals(Buffer.from(whole.subarray(o, o + n))), `range ${o}+${n}`).toBe(true);
+      }
       // paths through symlinks
       expect(Buffer.from(r.readFile('/bin/rel-link')).toString()).toBe('root:x:0:0:root:/root:/bin/sh\n');
       expect(r.stat('/short-link').type).toBe('symlink');
