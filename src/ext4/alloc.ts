@@ -82,4 +82,23 @@ export class BlockAllocator {
     }
     return out;
   }
+
+  /**
+   * `n` blocks in one run (a file that must never be split: GRUB's grubenv).
+   * Free blocks skipped to find the run stay free.
+   */
+  allocContiguous(n: number, what: string): Run {
+    for (;;) {
+      this.skip();
+      const limit = this.next < this.reserved.length ? this.reserved[this.next].start : this.blocksCount;
+      if (this.cursor >= this.blocksCount) {
+        fail('EXT4_NO_SPACE', `no run of ${n} free blocks for ${what}`, { structure: 'ext4', path: what, needed: n, available: this.freeBlocks - this.allocated });
+      }
+      if (limit - this.cursor >= n) {
+        const [r] = this.alloc(n, what);
+        return r;
+      }
+      this.cursor = limit;
+    }
+  }
 }

@@ -593,7 +593,16 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
         info.size = node.source.size;
         const runs = dataRuns(node);
         runsOf.delete(node);
-        const map = allocMap(runs, path);
+        let map: Array<[number, number, number]>;
+        if (node.contiguous && runs.length > 0) {
+          // One physical run from the first to the last data block (holes inside are filled).
+          const first = runs[0][0];
+          const last = runs[runs.length - 1][0] + runs[runs.length - 1][1];
+          const r = alloc.allocContiguous(last - first, path);
+          map = [[first, r.start, r.len]];
+        } else {
+          map = allocMap(runs, path);
+        }
         let nb = 0;
         let firstPiece = true;
         for (const [l, p, n] of map) {
