@@ -189,6 +189,9 @@ async function ownSeeds(lib, target) {
       out.push({ name: 'own:B', bytes: lib.formatAutoboot({ committed: 'B', size: 512 }) });
       out.push({ name: 'own:filters', bytes: utf8.encode('[all]\ntryboot_a_b=1\nboot_partition=2\n[pi4]\nboot_partition=3\r\n[tryboot]\nboot_partition=3\n[none]\n#comment\n') });
       break;
+    case 'selftest-hang': case 'selftest-heap': case 'selftest-throw':
+      out.push({ name: 'own:even', bytes: new Uint8Array(2) }, { name: 'own:odd', bytes: new Uint8Array(3) });
+      break;
     case 'tar':
       for (const f of fs.readdirSync(path.join(ROOT, 'fixtures/tar')).sort()) {
         if (f.endsWith('.tar')) out.push({ name: `fixture:${f}`, bytes: new Uint8Array(fs.readFileSync(path.join(ROOT, 'fixtures/tar', f))) });
@@ -527,6 +530,11 @@ function discardSink(lib) {
 
 /** Targets: bytes → set of codes seen (a crash throws). */
 const RUNNERS = {
+  // The harness's own checks (not in TARGETS): every other input hangs, runs
+  // out of heap, or throws, so fuzz/run.mjs must report each as a crash.
+  'selftest-hang'(lib, codes, input) { if (inputBytes(input).length % 2) for (;;) { /* never returns */ } },
+  'selftest-heap'(lib, codes, input) { if (inputBytes(input).length % 2) { const a = []; for (;;) a.push({ x: new Array(1000).fill(a.length) }); } },
+  'selftest-throw'(lib, codes, input) { if (inputBytes(input).length % 2) return null.x; codes.add('SELFTEST_OK'); },
   gpt(lib, codes, input) {
     const disk = overlayDisk(lib, input);
     for (const strict of [true, false]) {

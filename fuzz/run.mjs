@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run fuzz -- --target gpt|mbr|fat|ext4|grubenv|autoboot|tar|spec|all --runs N [--seed S]
-//                 [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--max-seed-ms MS] [--json]
+//                 [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--max-seed-ms MS] [--crash-dir DIR] [--json]
 //
 // Seeds whose unmutated run takes longer than --max-seed-ms (default 300) are
 // left out, so that the time bound measures the mutation, not the seed.
@@ -24,11 +24,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 function usage(msg) {
   if (msg) console.error(`fuzz: ${msg}`);
-  console.error('usage: npm run fuzz -- --target ' + TARGETS.join('|') + '|all --runs N [--seed S] [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--max-seed-ms MS] [--json]');
+  console.error('usage: npm run fuzz -- --target ' + TARGETS.join('|') + '|all --runs N [--seed S] [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--max-seed-ms MS] [--crash-dir DIR] [--json]');
   process.exit(2);
 }
 
-const opts = { target: null, runs: 1000, seed: '1', timeLimit: 2000, heapMb: 512, corpusLimit: 400, maxSeedMs: 300, json: false };
+const opts = { target: null, runs: 1000, seed: '1', timeLimit: 2000, heapMb: 512, corpusLimit: 400, maxSeedMs: 300, json: false, crashDir: null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -41,23 +41,24 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--corpus-limit') opts.corpusLimit = Number(val());
   else if (a === '--max-seed-ms') opts.maxSeedMs = Number(val());
   else if (a === '--json') opts.json = true;
+  else if (a === '--crash-dir') opts.crashDir = val();
   else if (a === '--help' || a === '-h') usage();
   else usage(`unknown argument ${a}`);
 }
 if (!opts.target) usage('--target is required');
 const targets = opts.target === 'all' ? TARGETS : opts.target.split(',');
-for (const t of targets) if (!TARGETS.includes(t)) usage(`unknown target ${t}`);
+for (const t of targets) if (!TARGETS.includes(t) && !t.startsWith('selftest-')) usage(`unknown target ${t}`);
 if (!Number.isSafeInteger(opts.runs) || opts.runs < 1) usage('--runs must be a positive whole number');
 if (!(opts.timeLimit > 0) || !(opts.heapMb > 0)) usage('--time-limit and --heap-mb must be positive');
 
-const crashDir = path.join(HERE, 'crashes');
+const crashDir = opts.crashDir ? path.resolve(opts.crashDir) : path.join(HERE, 'crashes');
 
 let exclude = null;
 
 function startWorker(target, from, to, extra = {}) {
   const sab = new SharedArrayBuffer(16);
   const w = new Worker(path.join(HERE, 'worker.mjs'), {
-    workerData: { target, runSeed: opts.seed, from, to, sab, timeLimitMs: opts.timeLimit, corpusLimit: opts.corpusLimit, maxSeedMs: opts.maxSeedMs, exclude, ...extra },
+    workerData: { target, runSeed: opts.seed, from, to, sab, timeLimitMs: opts.timeLimit, corpusLimit: opts.corpusLimit, maxSeedMs: target.startsWith('selftest-') ? 0 : opts.maxSeedMs, exclude, ...extra },
     resourceLimits: { maxOldGenerationSizeMb: opts.heapMb, maxYoungGenerationSizeMb: 64 },
     stdout: false, stderr: false,
   });
