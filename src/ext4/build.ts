@@ -859,8 +859,15 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       }
       pieces.push({ off: blockOff(grp.first + 1), len: geo.gdtBlocks * B, kind: 'gen', gen: gdt });
     }
-    pieces.push({ off: blockOff(grp.blockBitmap), len: B, kind: 'gen', gen: () => blockBitmapOf(g, { i: lowerBound(used, grp.first) }).bitmap });
-    pieces.push({ off: blockOff(grp.inodeBitmap), len: B, kind: 'gen', gen: () => inodeBitmapOf(g) });
+    // Bitmaps of BLOCK_UNINIT / INODE_UNINIT groups are never read (the
+    // kernel's ext4_init_block_bitmap and e2fsprogs' read_bitmaps compute
+    // them), so they are not written, as ext2fs_write_bitmaps skips them.
+    if (!(gds[g].bg_flags & BG_BLOCK_UNINIT)) {
+      pieces.push({ off: blockOff(grp.blockBitmap), len: B, kind: 'gen', gen: () => blockBitmapOf(g, { i: lowerBound(used, grp.first) }).bitmap });
+    }
+    if (!(gds[g].bg_flags & BG_INODE_UNINIT)) {
+      pieces.push({ off: blockOff(grp.inodeBitmap), len: B, kind: 'gen', gen: () => inodeBitmapOf(g) });
+    }
     const ui = usedInGroup(g);
     const firstIno = g * ipg + 1;
     const itBytes = geo.inodeTableBlocks * B;

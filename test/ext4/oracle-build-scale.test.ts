@@ -219,6 +219,40 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
     }
   }, 120_000);
 
+  it('a 1 TiB filesystem: metadata for 8192 groups, little written, e2fsck clean', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } });
+      t.addFile('/hello', textSource('hello\n'));
+      const size = 1024 * GiB;
+      const img = path.join(dir, 'tib.img');
+      const plan = planExt4(t, { size, seed: 'tib' });
+      const { FileSink } = await import('../../src/node/file-sink.js');
+      const sink = new FileSink(img);
+      let written = 0;
+      let zeroed = 0;
+      const counting = {
+        write: (o: number, d: Uint8Array) => { written += d.length; return sink.write(o, d); },
+        zero: (o: number, n: number) => { zeroed += n; return sink.zero(); },
+        finish: (n: number) => sink.finish(n),
+        abort: () => sink.abort(),
+      };
+      await plan.emit(counting, 0);
+      await counting.finish(size);
+      // Group descriptors, superblock copies, bitmaps of groups in use, one
+      // journal superblock, root and lost+found: not the inode tables of
+      // unused groups (INODE_UNINIT, lazily initialised).
+      expect(written).toBeLessThan(64 * MiB);
+      expect(zeroed).toBeLessThan(2 * GiB);
+      expectFsckClean(img);
+      const out = run('dumpe2fs', ['-h', img]).stdout;
+      expect(out).toMatch(/Block count:\s+268435456/);
+      expect(out).toMatch(/Total journal size:\s+1024M/);
+    } finally {
+      cleanup();
+    }
+  }, 120_000);
+
   it('is deterministic: same tree and seed give the same bytes, another seed other ids', async () => {
     const mk = () => {
       const t = new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 123 } });
