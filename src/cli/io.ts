@@ -7,6 +7,8 @@ export interface CliIo {
   stderr: (s: string) => void;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** stderr is a terminal (progress bars are drawn only then). */
+  isTTY?: boolean;
 }
 
 export interface Command {

@@ -50,6 +50,7 @@ const defaultIo = (): CliIo => ({
   stderr: (s) => { process.stderr.write(s); },
   env: process.env,
   cwd: process.cwd(),
+  isTTY: process.stderr.isTTY === true,
 });
 
 /** Run the CLI; resolves to the exit status. */

@@ -25,6 +25,10 @@ export interface BuildProgress {
   files: number;
   /** Partition being written (1-based), or 0 for the tables. */
   partition: number;
+  /** Files in the whole image (known once planned). */
+  totalFiles: number;
+  /** Bytes of file data in the whole image; `bytes` also counts metadata, so it may pass this a little. */
+  totalDataBytes: number;
 }
 
 export interface BuildOptions {
@@ -218,7 +222,9 @@ class GuardSink implements Sink {
 export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<BuildOptions, 'onProgress' | 'signal'> = {}): Promise<BuildReport> {
   let files = 0;
   let partition = 0;
-  const guard: GuardSink = new GuardSink(sink, options.signal, () => options.onProgress?.({ bytes: guard.bytes, files, partition }));
+  const totalFiles = plan.partitions.reduce((n, p) => n + (p.filesystem?.files ?? 0), 0);
+  const totalDataBytes = plan.partitions.reduce((n, p) => n + (p.filesystem?.dataBytes ?? 0), 0);
+  const guard: GuardSink = new GuardSink(sink, options.signal, () => options.onProgress?.({ bytes: guard.bytes, files, partition, totalFiles, totalDataBytes }));
   try {
     const ss = plan.sectorSize;
     let backup: (() => Promise<void>) | null = null;
@@ -267,7 +273,7 @@ export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<Build
     partition = 0;
     if (backup) await backup();
     await guard.finish(plan.size);
-    options.onProgress?.({ bytes: guard.bytes, files, partition: 0 });
+    options.onProgress?.({ bytes: guard.bytes, files, partition: 0, totalFiles, totalDataBytes });
   } catch (e) {
     try { await sink.abort(e); } catch { /* the first error is the one to report */ }
     throw e;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { formatSize } from './inspect.js';
 import { buildImageFile } from '../../node/build-file.js';
 import { parseArgs, usageError, type CliIo, type Command } from '../io.js';
+import { progressBar } from '../progress.js';
 
 export const buildCommand: Command = {
   name: 'build',
@@ -21,6 +22,9 @@ options:
                     spec's seed
   --json            print the build report as JSON
 
+On a terminal, a progress line (bytes and files, rate, time left) is drawn on
+stderr while the image is written; otherwise only the summary is printed.
+
 environment:
   SOURCE_DATE_EPOCH  time for every entry that has none (default 0, unless
                      the spec sets sourceDateEpoch)
@@ -34,11 +38,14 @@ environment:
     const onSignal = () => ac.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // A progress bar only where a person watches: stderr is a terminal and no JSON was asked for.
+    const bar = !a.flags.has('--json') && io.isTTY ? progressBar(io.stderr) : undefined;
     try {
       const { report, output } = await buildImageFile(path.resolve(io.cwd, a.positional[0]), path.resolve(io.cwd, out), {
         zstd: a.flags.has('--zstd'), bmap: a.flags.has('--bmap'), seed: a.values.get('--seed'),
-        sourceDateEpoch: io.env.SOURCE_DATE_EPOCH, signal: ac.signal,
+        sourceDateEpoch: io.env.SOURCE_DATE_EPOCH, signal: ac.signal, onProgress: bar?.update,
       });
+      bar?.done();
       if (a.flags.has('--json')) {
         io.stdout(JSON.stringify({ ...report, outputs: output.paths, compressedSize: output.compressedSize }, null, 2) + '\n');
       } else {
@@ -50,6 +57,7 @@ environment:
         }
       }
     } finally {
+      bar?.done();
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
