@@ -55,6 +55,16 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
         expect(debugfs(img, 'htree_dump /flat')).toMatch(blockSize === 4096 ? /Indirect levels: 0/ : /Indirect levels: 1/);
         expectImageMatchesTree(img, t, dir);
       }
+      // Without dir_index the same directory is a chain of linear blocks.
+      const t = flatTree(3000, (i) => `n${i}-${'ß'.repeat(i % 50)}`);
+      const img = path.join(dir, 'linear.img');
+      await buildImage(t, img, { size: 64 * MiB, seed: 'lin', features: { dir_index: false } });
+      expectFsckClean(img);
+      expect(run('dumpe2fs', ['-h', img]).stdout).not.toMatch(/dir_index/);
+      const st = debugfs(img, 'stat /flat');
+      expect(parseInt(/Flags: 0x([0-9a-f]+)/.exec(st)![1], 16) & 0x1000).toBe(0); // no EXT4_INDEX_FL
+      expect(Number(/Size: (\d+)/.exec(st)![1])).toBeGreaterThan(4096 * 10);
+      expectImageMatchesTree(img, t, dir);
     } finally {
       cleanup();
     }
