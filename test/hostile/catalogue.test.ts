@@ -141,8 +141,8 @@ describe('tar archives', () => {
   async function makeTar(entries: Array<{ name: string; type?: 'file' | 'link' | 'symlink' | 'directory'; body?: string; linkname?: string }>): Promise<string> {
     const pack = tarStream.pack();
     const chunks: Buffer[] = [];
-    pack.on('data', (c: Buffer) => chunks.push(c));
-    const done = new Promise((r) => pack.on('end', r));
+    pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
+    const done = new Promise<void>((r) => { pack.on('end', () => r()); });
     for (const e of entries) {
       await new Promise<void>((res, rej) => pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: 0o644, mtime: new Date(0) }, e.body ?? '', (err) => (err ? rej(err) : res())));
     }
