@@ -35,9 +35,10 @@ export function expectFsckClean(img: string): string {
   return out;
 }
 
+let cmdCounter = 0;
 export function debugfs(img: string, ...cmds: string[]): string {
   const dir = path.dirname(img);
-  const cmdFile = path.join(dir, `cmds-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const cmdFile = path.join(dir, `cmds-${process.pid}-${++cmdCounter}`);
   fs.writeFileSync(cmdFile, cmds.join('\n') + '\n');
   try {
     return run('debugfs', ['-f', cmdFile, img], { timeoutMs: 600_000 }).stdout;

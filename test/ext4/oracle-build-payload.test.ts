@@ -104,10 +104,11 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'mke2fs', 'mknod', 'mkfifo'))('e
       const src = path.join(dir, 'data');
       fs.mkdirSync(src);
       const count = makePayloadDir(src, 3000);
-      const tree = treeFromDirectory(src, new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } }));
       const size = 256 * MiB;
       const ours = path.join(dir, 'ours.img');
+      // Timed like mke2fs -d: walking the directory is part of the build.
       let t0 = performance.now();
+      const tree = treeFromDirectory(src, new FileTree({ defaultTime: { sec: 1_700_000_000, nsec: 0 } }));
       await buildImage(tree, ours, { size, seed: 'payload' });
       const oursMs = performance.now() - t0;
       expectFsckClean(ours);
