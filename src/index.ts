@@ -54,3 +54,9 @@ export { planExt4, dataBlockRuns, type Ext4Options, type Ext4Features } from './
 export { computeGeometry, defaultJournalBlocks, groupHasSuper, type Ext4Geometry, type GeometryOptions } from './ext4/geometry.js';
 export { dirHash, type DirHash } from './ext4/htree.js';
 export { ext4Driver, ext4OptionsFromSpec } from './ext4/driver.js';
+export * from './image/presets.js';
+export * from './image/bootenv-spec.js';
+export * from './image/verify.js';
+export * from './kernel/index.js';
+export { runOracles } from './node/oracles.js';
+export { verifyImageFile } from './cli/commands/verify.js';

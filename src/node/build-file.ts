@@ -16,6 +16,8 @@ export interface BuildFileOptions extends Pick<BuildOptions, 'onProgress' | 'sig
   zstd?: boolean;
   /** Write OUT.bmap beside the image. */
   bmap?: boolean;
+  /** With zstd: also write the raw image (by default only OUT.zst is written). */
+  raw?: boolean;
   /** The SOURCE_DATE_EPOCH environment value (a string of whole seconds), if any. */
   sourceDateEpoch?: string | number;
 }
@@ -50,7 +52,7 @@ export async function buildImageFile(specFile: string, out: string, options: Bui
     throw ioError(e, specFile, 'read');
   }
   const spec = parseSpecJson(text, specFile);
-  const sink = new OutputSink(out, { zstd: options.zstd, bmap: options.bmap, signal: options.signal });
+  const sink = new OutputSink(out, { zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal });
   try {
     const report = await buildImage(spec, sink, {
       onProgress: options.onProgress, signal: options.signal, seed: options.seed,
