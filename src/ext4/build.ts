@@ -403,14 +403,17 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       } else if (n.kind === 'symlink' && enc.encode(n.target).length >= 60) need += 1;
       if (info.xattrIbody.length > 0 && xattrsSize(info.xattrIbody) > geo.inodeSize - 128 - EXTRA_ISIZE - 4) need += 1;
     }
-    // Directories: a generous estimate (entries bytes, ×2 for htree slack).
-    let dirBytes = 0;
+    // Directories: their entries packed into blocks, with slack for hash
+    // grouping and the htree root/node blocks; lost+found's preallocation.
     for (const info of inodes) {
       if (!info?.isDir) continue;
-      dirBytes += B * 2;
-      if (info.node?.kind === 'dir') for (const name of info.node.children.keys()) dirBytes += 2 * (8 + enc.encode(name).length + 4);
+      let bytes = 24;
+      if (info.node?.kind === 'dir') for (const name of info.node.children.keys()) bytes += (8 + enc.encode(name).length + 3) & ~3;
+      const leaves = Math.ceil((bytes * 1.25) / (B - 12));
+      need += leaves <= 1 ? 1 : leaves + 1 + Math.ceil(leaves / 500);
+      need += extentTreeBlocks(8, perIndexBlock);
+      if (info.ino === LPF_INO) need += Math.max(2, Math.ceil(16384 / B));
     }
-    need += Math.ceil(dirBytes / B);
     if (need > freeForData) {
       fail('EXT4_NO_SPACE', `the contents need about ${need * B} bytes but the filesystem has ${freeForData * B} free`, {
         structure: 'ext4', needed: need * B, available: freeForData * B,

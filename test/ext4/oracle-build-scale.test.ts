@@ -279,6 +279,29 @@ describe.skipIf(!haveTools('e2fsck', 'debugfs', 'dumpe2fs'))('ext4 builder: scal
     expect(planExt4(mk(), { size: 32 * MiB, seed: 's1' }).uuid).not.toBe(planExt4(mk(), { size: 32 * MiB, seed: 's2' }).uuid);
   });
 
+  it('fills a filesystem up to its last free blocks, and refuses one block more', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const size = 24 * MiB;
+      const empty = path.join(dir, 'empty.img');
+      await buildImage(new FileTree(), empty, { size, seed: 'full', journal: false });
+      const free = Number(/Free blocks:\s+(\d+)/.exec(run('dumpe2fs', ['-h', empty]).stdout)![1]);
+      // Eight blocks short of the free count: the estimate before allocation keeps only a little slack.
+      const fill = (n: number) => {
+        const t = new FileTree();
+        t.addFile('/fill', bytesSource(new Uint8Array(n * 4096).fill(0x5a)));
+        return t;
+      };
+      const img = path.join(dir, 'full.img');
+      await buildImage(fill(free - 8), img, { size, seed: 'full', journal: false });
+      expectFsckClean(img);
+      expect(Number(/Free blocks:\s+(\d+)/.exec(run('dumpe2fs', ['-h', img]).stdout)![1])).toBeLessThanOrEqual(8);
+      expect(() => planExt4(fill(free + 1), { size, seed: 'full', journal: false })).toThrow(expect.objectContaining({ code: 'EXT4_NO_SPACE' }));
+    } finally {
+      cleanup();
+    }
+  });
+
   it('refuses content that does not fit, with coded errors and numbers, before writing', () => {
     const t = new FileTree();
     t.addFile('/big', bytesSource(new Uint8Array(40 * MiB)));
