@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 export const TARGETS = ['gpt', 'mbr', 'fat', 'ext4', 'grubenv', 'autoboot', 'tar', 'spec'];
@@ -196,6 +197,8 @@ async function ownSeeds(lib, target) {
       for (const f of fs.readdirSync(path.join(ROOT, 'fixtures/tar')).sort()) {
         if (f.endsWith('.tar')) out.push({ name: `fixture:${f}`, bytes: new Uint8Array(fs.readFileSync(path.join(ROOT, 'fixtures/tar', f))) });
       }
+      // a gzip stream (spooled by the reader)
+      if (out.length) out.push({ name: `gzip:${out[0].name}`, bytes: new Uint8Array(zlib.gzipSync(out[0].bytes, { level: 9 })) });
       break;
     case 'spec':
       for (const dir of ['fixtures/specs', 'fixtures/presets']) {
