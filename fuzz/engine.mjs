@@ -56,8 +56,8 @@ export function corpusDir() {
 
 const CACHE = path.join(os.tmpdir(), 'diskwright-corpus-cache');
 
-/** A corpus file decoded (xz, gz, bz2, xxd) into the shared cache; null when it cannot be. */
-function corpusBytes(dir, rel) {
+/** The decoded file of a corpus entry (xz, gz, bz2, xxd decoded into the shared cache) and its size; null when it cannot be. */
+function corpusFile(dir, rel) {
   const src = path.join(dir, rel);
   let ext = '';
   for (const e of ['.xz', '.gz', '.bz2', '.xxd', '.fsck']) if (rel.endsWith(e)) ext = e;
@@ -80,7 +80,7 @@ function corpusBytes(dir, rel) {
   }
   const st = fs.statSync(file, { throwIfNoEntry: false });
   if (!st || !st.isFile() || st.size === 0 || st.size > MAX_SEED_BYTES) return null;
-  return new Uint8Array(fs.readFileSync(file));
+  return { file, size: st.size };
 }
 
 const CORPUS_KINDS = {
@@ -88,20 +88,42 @@ const CORPUS_KINDS = {
   ext4: ['ext2', 'ext3', 'ext4'], grubenv: ['grubenv'],
 };
 
-function corpusSeeds(target, limit) {
+function nameHash(s) {
+  let h = 2166136261 >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+/**
+ * Corpus seeds of the target's kinds: at most `limit` files and `budget`
+ * bytes held in memory. When there are more, a fixed pseudo-random choice
+ * (by a hash of the name) is taken, so every kind of image stays in.
+ */
+function corpusSeeds(target, limit, budget) {
   const dir = corpusDir();
   const kinds = CORPUS_KINDS[target];
   if (!dir || !kinds) return [];
-  const out = [];
+  const cands = [];
   for (const line of fs.readFileSync(path.join(dir, 'INDEX.tsv'), 'utf8').split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const [rel, kind, status] = line.split('\t');
     if (!kinds.includes(kind) || status.startsWith('spec-')) continue;
-    const bytes = corpusBytes(dir, rel);
-    if (bytes) out.push({ name: `corpus:${rel}`, bytes });
-    if (out.length >= limit) break;
+    const f = corpusFile(dir, rel);
+    if (f) cands.push({ rel, ...f, order: cands.length });
   }
-  return out;
+  let chosen = cands;
+  if (cands.length > limit || cands.reduce((a, c) => a + c.size, 0) > budget) {
+    chosen = [];
+    let total = 0;
+    for (const c of [...cands].sort((a, b) => nameHash(a.rel) - nameHash(b.rel))) {
+      if (chosen.length >= limit) break;
+      if (total + c.size > budget) continue;
+      chosen.push(c);
+      total += c.size;
+    }
+    chosen.sort((a, b) => a.order - b.order);
+  }
+  return chosen.map((c) => ({ name: `corpus:${c.rel}`, bytes: new Uint8Array(fs.readFileSync(c.file)) }));
 }
 
 const utf8 = new TextEncoder();
@@ -218,9 +240,9 @@ async function ownSeeds(lib, target) {
  * kinds. With `maxSeedMs`, seeds whose unmutated run takes longer are left
  * out (a 47,000-entry htree directory is a fine input but a slow one).
  */
-export async function loadSeeds(lib, target, { corpusLimit = 400, maxSeedMs = 0, exclude = null } = {}) {
+export async function loadSeeds(lib, target, { corpusLimit = 400, corpusBudget = 1024 * MiB, maxSeedMs = 0, exclude = null } = {}) {
   let own = await ownSeeds(lib, target);
-  let corpus = corpusSeeds(target, corpusLimit);
+  let corpus = corpusSeeds(target, corpusLimit, corpusBudget);
   const dropped = [];
   if (exclude) {
     own = own.filter((s) => !exclude.includes(s.name));

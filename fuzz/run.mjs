@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run fuzz -- --target gpt|mbr|fat|ext4|grubenv|autoboot|tar|spec|all --runs N [--seed S]
-//                 [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--max-seed-ms MS] [--crash-dir DIR] [--json]
+//                 [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--corpus-mb MB]
+//                 [--max-seed-ms MS] [--crash-dir DIR] [--json]
 //
 // Seeds whose unmutated run takes longer than --max-seed-ms (default 300) are
 // left out, so that the time bound measures the mutation, not the seed.
@@ -24,11 +25,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 function usage(msg) {
   if (msg) console.error(`fuzz: ${msg}`);
-  console.error('usage: npm run fuzz -- --target ' + TARGETS.join('|') + '|all --runs N [--seed S] [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--max-seed-ms MS] [--crash-dir DIR] [--json]');
+  console.error('usage: npm run fuzz -- --target ' + TARGETS.join('|') + '|all --runs N [--seed S] [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--corpus-mb MB] [--max-seed-ms MS] [--crash-dir DIR] [--json]');
   process.exit(2);
 }
 
-const opts = { target: null, runs: 1000, seed: '1', timeLimit: 2000, heapMb: 512, corpusLimit: 400, maxSeedMs: 300, json: false, crashDir: null };
+const opts = { target: null, runs: 1000, seed: '1', timeLimit: 2000, heapMb: 512, corpusLimit: 400, corpusMb: 1024, maxSeedMs: 300, json: false, crashDir: null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -39,6 +40,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--time-limit') opts.timeLimit = Number(val());
   else if (a === '--heap-mb') opts.heapMb = Number(val());
   else if (a === '--corpus-limit') opts.corpusLimit = Number(val());
+  else if (a === '--corpus-mb') opts.corpusMb = Number(val());
   else if (a === '--max-seed-ms') opts.maxSeedMs = Number(val());
   else if (a === '--json') opts.json = true;
   else if (a === '--crash-dir') opts.crashDir = val();
@@ -58,7 +60,7 @@ let exclude = null;
 function startWorker(target, from, to, extra = {}) {
   const sab = new SharedArrayBuffer(16);
   const w = new Worker(path.join(HERE, 'worker.mjs'), {
-    workerData: { target, runSeed: opts.seed, from, to, sab, timeLimitMs: opts.timeLimit, corpusLimit: opts.corpusLimit, maxSeedMs: target.startsWith('selftest-') ? 0 : opts.maxSeedMs, exclude, ...extra },
+    workerData: { target, runSeed: opts.seed, from, to, sab, timeLimitMs: opts.timeLimit, corpusLimit: opts.corpusLimit, corpusBudget: opts.corpusMb * 1024 * 1024, maxSeedMs: target.startsWith('selftest-') ? 0 : opts.maxSeedMs, exclude, ...extra },
     resourceLimits: { maxOldGenerationSizeMb: opts.heapMb, maxYoungGenerationSizeMb: 64 },
     stdout: false, stderr: false,
   });

@@ -5,11 +5,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { execute, inputBytes, inputFor, loadDistLibrary, loadSeeds } from './engine.mjs';
 
-const { target, runSeed, from, to, sab, timeLimitMs, materialize, corpusLimit, maxSeedMs, exclude } = workerData;
+const { target, runSeed, from, to, sab, timeLimitMs, materialize, corpusLimit, corpusBudget, maxSeedMs, exclude } = workerData;
 const state = new Float64Array(sab);
 
 const lib = await loadDistLibrary();
-const seeds = await loadSeeds(lib, target, { corpusLimit, maxSeedMs, exclude });
+const seeds = await loadSeeds(lib, target, { corpusLimit, corpusBudget, maxSeedMs, exclude });
 if (seeds.all.length === 0) {
   parentPort.postMessage({ type: 'fatal', message: `no seeds for target ${target}` });
   process.exit(0);
