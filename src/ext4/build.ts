@@ -102,11 +102,8 @@ interface InodeInfo {
   xattrIbody: XattrItem[];
   xattrBlock: number;
   isDir: boolean;
-  /** For files: [logical, physical, len] runs of data. */
-  dataMap?: Array<[number, number, number]>;
-  /** For directories/slow symlinks: metadata blocks (built at plan). */
-  dirBlocks?: Uint8Array[];
-  dirLogical?: number[];
+  /** For files: the logical block runs holding data (between the space check and allocation). */
+  runs?: Array<[number, number]>;
 }
 
 type Piece =
@@ -385,19 +382,13 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   const metaBlocks = meta.reduce((s, r) => s + r.len, 0);
   const freeForData = geo.blocksCount - metaBlocks;
   const perIndexBlock = Math.floor((B - 12) / 12);
-  const runsOf = new Map<TreeNode, Array<[number, number]>>();
-  const dataRuns = (n: TreeNode & { kind: 'file' }) => {
-    let r = runsOf.get(n);
-    if (!r) { r = dataBlockRuns(n.source, B); runsOf.set(n, r); }
-    return r;
-  };
   {
     let need = 1 + geo.journalBlocks + extentTreeBlocks(Math.ceil(geo.journalBlocks / EXT_INIT_MAX_LEN) + 4, perIndexBlock);
     for (const info of inodes) {
       if (!info?.node) continue;
       const n = info.node;
       if (n.kind === 'file') {
-        const runs = dataRuns(n);
+        const runs = (info.runs = dataBlockRuns(n.source, B));
         const nb = runs.reduce((s, r) => s + r[1], 0);
         need += nb + extentTreeBlocks(runs.length + Math.ceil(nb / EXT_INIT_MAX_LEN), perIndexBlock);
       } else if (n.kind === 'symlink' && enc.encode(n.target).length >= 60) need += 1;
@@ -594,8 +585,8 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     switch (node.kind) {
       case 'file': {
         info.size = node.source.size;
-        const runs = dataRuns(node);
-        runsOf.delete(node);
+        const runs = info.runs ?? dataBlockRuns(node.source, B);
+        info.runs = undefined;
         let map: Array<[number, number, number]>;
         if (node.contiguous && runs.length > 0) {
           // One physical run from the first to the last data block (holes inside are filled).
