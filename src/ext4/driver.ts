@@ -42,8 +42,15 @@ export function ext4OptionsFromSpec(spec: Record<string, unknown>, path: string)
     out.uuid = (spec.uuid as string).toLowerCase();
   }
   if (spec.owner !== undefined) {
-    if (spec.owner !== 'keep' && spec.owner !== 'root') bad(`${path}.owner`, 'must be "keep" or "root"', spec.owner);
-    out.owner = spec.owner as 'keep' | 'root';
+    if (isObject(spec.owner)) {
+      // An id map ({"uid": {"1000": 0}, "gid": {…}}) is applied when the
+      // contents are read (src/node/owner.ts); the tree already holds the
+      // mapped ids, so they are kept as they are here.
+      out.owner = 'keep';
+    } else {
+      if (spec.owner !== 'keep' && spec.owner !== 'root') bad(`${path}.owner`, 'must be "keep", "root" or an id map {"uid": {…}, "gid": {…}}', spec.owner);
+      out.owner = spec.owner as 'keep' | 'root';
+    }
   }
   const o = spec.options;
   if (o === undefined) return out;
