@@ -12,6 +12,7 @@ import { haveTools, run, tempDir } from '../helpers/oracle.js';
 import { buildFile, fsckFat, MTOOLS_ENV, readHostTree, sameBytes, T0 } from './helpers.js';
 
 const payload = process.env.DISKWRIGHT_PAYLOAD;
+if (!payload && process.env.REQUIRE_PAYLOAD === '1') throw new Error('REQUIRE_PAYLOAD=1 but DISKWRIGHT_PAYLOAD is not set');
 const tmp = tempDir('dw-fat-payload-');
 afterAll(() => tmp.cleanup());
 
