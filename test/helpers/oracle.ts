@@ -5,22 +5,11 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findTool } from '../../src/node/oracles.js';
 
-const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/bin', '/usr/local/sbin'];
+export { findTool };
 
 export const REQUIRE_ORACLES = process.env.REQUIRE_ORACLES === '1';
-
-export function findTool(name: string): string | null {
-  for (const d of [...(process.env.PATH ?? '').split(':'), ...SBIN]) {
-    if (!d) continue;
-    const p = path.join(d, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch { /* next */ }
-  }
-  return null;
-}
 
 /** True when every tool is present; false (skip) when not and oracles are optional; throws when they are required. */
 export function haveTools(...names: string[]): boolean {
