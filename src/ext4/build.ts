@@ -6,6 +6,7 @@
 import { DiskwrightError, fail } from '../errors.js';
 import type { Sink } from '../io/sink.js';
 import type { Source } from '../io/source.js';
+import { StagedWriter } from '../io/stage.js';
 import type { FilesystemPlan } from '../fs/types.js';
 import { sortedChildren, type DirNode, type FileTree, type Timestamp, type TreeNode, type Xattr } from '../tree/tree.js';
 import { deriveBytes, deriveUuid } from '../codec/derive.js';
@@ -895,40 +896,10 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     files: fileCount,
     dataBytes,
     async emit(sink: Sink, baseOffset: number, onProgress?: (bytes: number, files: number) => void): Promise<void> {
-      // Adjacent writes are gathered into one staging buffer, so thousands of
-      // small files and directory blocks cost few sink writes.
-      const STAGE = 4 * 1024 * 1024;
-      const DIRECT = 256 * 1024;
-      const CHUNK = 4 * 1024 * 1024;
-      let stage = new Uint8Array(STAGE);
-      let stageOff = -1;
-      let stageLen = 0;
-      const flush = async () => {
-        if (stageLen > 0) {
-          await sink.write(baseOffset + stageOff, stage.subarray(0, stageLen));
-          stage = new Uint8Array(STAGE);
-        }
-        stageOff = -1;
-        stageLen = 0;
-      };
-      /** A view of `len` bytes at `off` in the stage, or null when the stage must be flushed first (or the write is large). */
-      const slot = (off: number, len: number): Uint8Array | null => {
-        if (len > DIRECT) return null;
-        if (stageLen > 0 && (off !== stageOff + stageLen || stageLen + len > STAGE)) return null;
-        if (stageLen === 0) stageOff = off;
-        const view = stage.subarray(stageLen, stageLen + len);
-        stageLen += len;
-        return view;
-      };
-      const put = async (off: number, data: Uint8Array) => {
-        let v = slot(off, data.length);
-        if (!v) {
-          await flush();
-          v = slot(off, data.length);
-        }
-        if (v) v.set(data);
-        else await sink.write(baseOffset + off, data);
-      };
+      // Through a write-combining stage (src/io/stage.ts): adjacent pieces
+      // become few large writes, file data is read straight into the stage,
+      // and the sink writes one buffer while the next one fills.
+      const out = new StagedWriter(sink, baseOffset);
       let bytes = 0;
       let files = 0;
       let prevEnd = 0;
@@ -937,42 +908,21 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
           if (p.off < prevEnd) throw new DiskwrightError('EXT4_INTERNAL_OVERLAP', `ext4 plan: overlapping writes at ${p.off}`, { offset: p.off });
           prevEnd = p.off + p.len;
           switch (p.kind) {
-            case 'bytes': {
-              const v = slot(p.off, p.len);
-              if (v) v.set(p.data);
-              else await put(p.off, p.data);
-              break;
-            }
-            case 'gen': {
-              const data = p.gen();
-              const v = slot(p.off, data.length);
-              if (v) v.set(data);
-              else await put(p.off, data);
-              break;
-            }
-            case 'zero': await flush(); await sink.zero(baseOffset + p.off, p.len); break;
+            case 'bytes': await out.put(p.off, p.data); break;
+            case 'gen': await out.put(p.off, p.gen()); break;
+            case 'zero': await out.zero(p.off, p.len); break;
             case 'file': {
-              for (let o = 0; o < p.len; o += CHUNK) {
-                const n = Math.min(CHUNK, p.len - o);
-                const dataN = Math.max(0, Math.min(n, p.dataLen - o));
-                const data = dataN > 0 ? p.src.read(p.srcOff + o, dataN) : new Uint8Array(0);
-                if (data.length !== dataN) fail('IO_SHORT_READ', `${p.src.describe ?? 'source'}: short read`, { expected: dataN, actual: data.length });
-                let v = slot(p.off + o, n);
-                if (!v && n <= DIRECT) { await flush(); v = slot(p.off + o, n); }
-                if (v) v.set(data);
-                else if (dataN === n) { await flush(); await sink.write(baseOffset + p.off + o, data); }
-                else { await flush(); const padded = new Uint8Array(n); padded.set(data); await sink.write(baseOffset + p.off + o, padded); }
-                bytes += dataN;
-              }
+              await out.putSource(p.off, p.src, p.srcOff, p.dataLen, p.len);
+              bytes += Math.min(p.dataLen, p.len);
               files += p.files;
               if (p.files) onProgress?.(bytes, files);
               break;
             }
           }
         }
-        await flush();
+        await out.end();
       } catch (e) {
-        stageLen = 0;
+        await out.discard();
         throw e;
       }
     },

@@ -10,6 +10,7 @@
 import { fail } from '../errors.js';
 import { deriveU32 } from '../codec/derive.js';
 import type { Sink } from '../io/sink.js';
+import { StagedWriter } from '../io/stage.js';
 import type { FilesystemPlan } from '../fs/types.js';
 import type { DirNode, FileNode, FileTree, Timestamp, TreeNode } from '../tree/tree.js';
 import {
@@ -80,7 +81,6 @@ type Item = { dir: DirPlan } | { file: EntryPlan };
 
 const MAX_DIR_SLOTS = 65536; // fatgen103 §6: a directory holds at most 65,536 entries.
 const MAX_FILE_SIZE = 0xffffffff;
-const READ_CHUNK = 4 << 20;
 const FAT_WINDOW_BYTES = 256 << 10;
 
 /** Check a volume label; returns the 11 bytes of BS_VolLab. */
@@ -300,18 +300,30 @@ export function planFat(o: FatBuildOptions): FatPlan {
   };
 
   const emit = async (sink: Sink, base: number, onProgress?: (bytes: number, files: number) => void): Promise<void> => {
+    // Through a write-combining stage (src/io/stage.ts): file data is read
+    // straight into reused buffers and the sink writes one while the next fills.
+    const out = new StagedWriter(sink);
+    try {
+      await emitTo(out, base, onProgress);
+      await out.end();
+    } catch (e) {
+      await out.discard();
+      throw e;
+    }
+  };
+  const emitTo = async (sink: StagedWriter, base: number, onProgress?: (bytes: number, files: number) => void): Promise<void> => {
     // Reserved sectors.
     const boot = bootSector();
     const resEnd = g.reservedSectors * ss;
-    await sink.write(base, boot);
+    await sink.put(base, boot);
     if (g.bits === 32) {
       const info = new Uint8Array(ss);
       const free = g.clusterCount - used;
       info.set(encodeFsInfo(free, free > 0 ? next : FSI_UNKNOWN));
-      await sink.write(base + ss, info);
+      await sink.put(base + ss, info);
       await sink.zero(base + 2 * ss, 4 * ss);
-      await sink.write(base + 6 * ss, boot);
-      await sink.write(base + 7 * ss, info);
+      await sink.put(base + 6 * ss, boot);
+      await sink.put(base + 7 * ss, info);
       if (resEnd > 8 * ss) await sink.zero(base + 8 * ss, resEnd - 8 * ss);
     } else if (resEnd > ss) {
       await sink.zero(base + ss, resEnd - ss);
@@ -327,35 +339,34 @@ export function planFat(o: FatBuildOptions): FatPlan {
       const entries = usedFatBytes / entryBytes;
       for (let first = 0; first < entries; first += windowEntries) {
         const n = Math.min(windowEntries, entries - first);
-        await sink.write(fatStart + first * entryBytes, encodeFatWindow(runs, first, n, g.bits, 0xf8, state));
+        await sink.put(fatStart + first * entryBytes, encodeFatWindow(runs, first, n, g.bits, 0xf8, state));
       }
       if (fatBytes > usedFatBytes) await sink.zero(fatStart + usedFatBytes, fatBytes - usedFatBytes);
     }
     // The FAT16 root directory region.
     const dataStart = base + g.firstDataSector * ss;
-    if (g.bits !== 32) await sink.write(dataStart - g.rootDirSectors * ss, encodeDir(root!, g.rootDirSectors * ss));
+    if (g.bits !== 32) await sink.put(dataStart - g.rootDirSectors * ss, encodeDir(root!, g.rootDirSectors * ss));
     // Directories and files, in cluster order.
     let doneBytes = 0;
     let doneFiles = 0;
     for (const it of order) {
       if ('dir' in it) {
         const d = it.dir;
-        await sink.write(dataStart + (d.firstCluster - 2) * cs, encodeDir(d, d.clusterCount * cs));
+        await sink.put(dataStart + (d.firstCluster - 2) * cs, encodeDir(d, d.clusterCount * cs));
         continue;
       }
       const e = it.file;
       const src = (e.node as FileNode).source;
       const at = dataStart + (e.firstCluster - 2) * cs;
+      // Each file starts its own extent (directories before it are not merged into it).
+      await sink.cut();
       const ranges = src.dataRanges?.() ?? [[0, src.size] as const];
       let pos = 0;
       for (const [s0, e0] of ranges) {
         const s = Math.max(pos, Math.min(s0, src.size));
         const en = Math.min(e0, src.size);
         if (s > pos) await sink.zero(at + pos, s - pos);
-        for (let o2 = s; o2 < en; o2 += READ_CHUNK) {
-          const n = Math.min(READ_CHUNK, en - o2);
-          await sink.write(at + o2, src.read(o2, n));
-        }
+        if (en > s) await sink.putSource(at + s, src, s, en - s, en - s);
         pos = Math.max(pos, en);
       }
       if (pos < src.size) await sink.zero(at + pos, src.size - pos);

@@ -4,7 +4,7 @@ import { fail } from '../errors.js';
 import type { Sink } from './sink.js';
 
 export interface ByteStream {
-  /** Consume a chunk; the promise resolves when more may be pushed (back-pressure). */
+  /** Consume a chunk; the promise resolves when more may be pushed (back-pressure). The chunk is lent until then: copy it to keep it. */
   push(chunk: Uint8Array): Promise<void>;
   end(): Promise<void>;
   destroy(reason?: unknown): Promise<void>;

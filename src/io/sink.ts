@@ -7,6 +7,9 @@
 //                         flash over old data still zeroes it.
 // Ranges given neither way are free space: their content does not matter.
 // finish(size) commits; abort() discards and leaves nothing behind.
+// The data passed to write() is lent until its promise resolves: emitters
+// reuse their buffers after that (src/io/stage.ts), so a sink that keeps
+// bytes longer copies them. An emitter has one call outstanding at a time.
 
 export interface Sink {
   write(offset: number, data: Uint8Array): Promise<void>;

@@ -7,6 +7,13 @@ export interface Source {
   /** Exactly `length` bytes at `offset`; the range must lie within `size`. */
   read(offset: number, length: number): Uint8Array;
   /**
+   * Optional: the same bytes as read(), placed into target[targetOffset, +length)
+   * instead of a new buffer. Emitters read file data straight into their
+   * staging buffers this way (no allocation and no copy per file); use
+   * readSourceInto(), which falls back to read().
+   */
+  readInto?(offset: number, target: Uint8Array, targetOffset: number, length: number): void;
+  /**
    * Optional: the byte ranges [start, end) that hold data, in order; the rest
    * reads as zeros (a sparse host file, say). Builders keep those as holes.
    */
@@ -21,6 +28,17 @@ export function checkRange(size: number, offset: number, length: number, what: s
   }
 }
 
+/** Read src[offset, +length) into target at targetOffset: readInto() when the source has it, else read() and a copy. */
+export function readSourceInto(src: Source, offset: number, target: Uint8Array, targetOffset: number, length: number): void {
+  if (src.readInto) {
+    src.readInto(offset, target, targetOffset, length);
+    return;
+  }
+  const data = src.read(offset, length);
+  if (data.length !== length) fail('IO_SHORT_READ', `${src.describe ?? 'source'}: short read`, { expected: length, actual: data.length });
+  target.set(data, targetOffset);
+}
+
 /** A source over bytes in memory. */
 export function bytesSource(data: Uint8Array, describe = 'bytes'): Source {
   return {
@@ -29,6 +47,10 @@ export function bytesSource(data: Uint8Array, describe = 'bytes'): Source {
     read(offset, length) {
       checkRange(data.length, offset, length, describe);
       return data.subarray(offset, offset + length);
+    },
+    readInto(offset, target, targetOffset, length) {
+      checkRange(data.length, offset, length, describe);
+      target.set(data.subarray(offset, offset + length), targetOffset);
     },
   };
 }
@@ -47,6 +69,10 @@ export function sliceSource(src: Source, offset: number, length: number): Source
     read(o, n) {
       checkRange(length, o, n, src.describe ?? 'source');
       return src.read(offset + o, n);
+    },
+    readInto(o, target, to, n) {
+      checkRange(length, o, n, src.describe ?? 'source');
+      readSourceInto(src, offset + o, target, to, n);
     },
   };
 }

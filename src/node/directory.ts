@@ -108,6 +108,7 @@ export function hostFileSource(file: string, st: fs.BigIntStats): Source {
     size: base.size,
     describe: base.describe,
     read: base.read,
+    readInto: base.readInto,
     dataRanges() {
       cached ??= scanDataRanges(file, size);
       return cached;

@@ -28,11 +28,11 @@ export class FileSink implements Sink {
 
   async write(offset: number, data: Uint8Array): Promise<void> {
     const fd = this.open();
-    let done = 0;
     try {
-      while (done < data.length) {
-        done += fs.writeSync(fd, data, done, data.length - done, offset + done);
-      }
+      // Asynchronous (libuv's thread pool): the copy into the page cache runs
+      // off the main thread, so an emitter that fills its next buffer while
+      // this one is written overlaps reading with writing.
+      await writeAllAt(fd, data, offset);
     } catch (e) {
       await this.abort(e);
       throw ioError(e, this.target, 'write');
@@ -72,6 +72,17 @@ export class FileSink implements Sink {
     if (this.fd === null) throw new DiskwrightError('SINK_CLOSED', `output ${this.target} is already closed`, { path: this.target });
     return this.fd;
   }
+}
+
+/** pwrite all of `data` at `offset`, asynchronously. */
+function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done >= data.length) { resolve(); return; }
+      fs.write(fd, data, done, data.length - done, offset + done, (err, n) => (err ? reject(err) : step(done + n)));
+    };
+    step(0);
+  });
 }
 
 export function ioError(e: unknown, file: string, op: string): DiskwrightError {

@@ -207,54 +207,64 @@ const spools = new FinalizationRegistry<number>((fd) => {
 });
 
 function fdRangeSource(holder: { fd: number }, offset: number, length: number, describe: string): Source {
+  const readInto = (o: number, out: Uint8Array, to: number, n: number): void => {
+    checkRange(length, o, n, describe);
+    let got = 0;
+    try {
+      while (got < n) {
+        const r = fs.readSync(holder.fd, out, to + got, n - got, offset + o + got);
+        if (r === 0) fail('IO_SOURCE_CHANGED', `${describe}: the spool ended early`, { expected: n, actual: got });
+        got += r;
+      }
+    } catch (e) {
+      throw ioError(e, describe, 'read');
+    }
+  };
   return {
     size: length,
     describe,
     read(o, n) {
-      checkRange(length, o, n, describe);
       const out = new Uint8Array(n);
-      let got = 0;
-      try {
-        while (got < n) {
-          const r = fs.readSync(holder.fd, out, got, n - got, offset + o + got);
-          if (r === 0) fail('IO_SOURCE_CHANGED', `${describe}: the spool ended early`, { expected: n, actual: got });
-          got += r;
-        }
-      } catch (e) {
-        throw ioError(e, describe, 'read');
-      }
+      readInto(o, out, 0, n);
       return out;
     },
+    // Straight into the emitter's staging buffer (see Source.readInto).
+    readInto,
   };
 }
 
 function fileRangeSource(file: string, offset: number, length: number, describe: string): Source {
+  const readInto = (o: number, out: Uint8Array, to: number, n: number): void => {
+    checkRange(length, o, n, describe);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (e) {
+      throw ioError(e, file, 'open');
+    }
+    try {
+      let got = 0;
+      while (got < n) {
+        const r = fs.readSync(fd, out, to + got, n - got, offset + o + got);
+        if (r === 0) fail('IO_SOURCE_CHANGED', `${describe}: the archive shrank`, { path: file, expected: n, actual: got });
+        got += r;
+      }
+    } catch (e) {
+      throw ioError(e, file, 'read');
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
   return {
     size: length,
     describe,
     read(o, n) {
-      checkRange(length, o, n, describe);
       const out = new Uint8Array(n);
-      let fd: number;
-      try {
-        fd = fs.openSync(file, 'r');
-      } catch (e) {
-        throw ioError(e, file, 'open');
-      }
-      try {
-        let got = 0;
-        while (got < n) {
-          const r = fs.readSync(fd, out, got, n - got, offset + o + got);
-          if (r === 0) fail('IO_SOURCE_CHANGED', `${describe}: the archive shrank`, { path: file, expected: n, actual: got });
-          got += r;
-        }
-      } catch (e) {
-        throw ioError(e, file, 'read');
-      } finally {
-        fs.closeSync(fd);
-      }
+      readInto(o, out, 0, n);
       return out;
     },
+    // Straight into the emitter's staging buffer (see Source.readInto).
+    readInto,
   };
 }
 
