@@ -128,18 +128,19 @@ function corpusSeeds(target, limit, budget) {
 
 const utf8 = new TextEncoder();
 
-function smallTree(lib, withLongNames = true, autoboot = true) {
+/** Files for our own builds: long names, many entries, a 70 KB file; `links`: symlinks (a loop) and a hard link (not on FAT). */
+function smallTree(lib, { links = true, autoboot = true, grubenv = true } = {}) {
   const t = new lib.FileTree({ defaultTime: { sec: 1700000000, nsec: 0 } });
   t.addDir('/boot', { mode: 0o755 });
   t.addFile('/boot/config.txt', lib.textSource('arm_64bit=1\nkernel=Image\n'));
   t.addFile('/boot/cmdline.txt', lib.textSource('console=ttyAMA0 root=LABEL=data\n'));
   t.addFile('/big.bin', lib.bytesSource(new Uint8Array(70000).map((_, i) => (i * 7) & 0xff)));
   t.addDir('/EFI/BOOT');
-  t.addFile('/EFI/BOOT/grubenv', lib.bytesSource(lib.encodeGrubEnv(lib.createGrubEnv({ boot_default: 'A', boot_counter: '3' }))));
+  if (grubenv) t.addFile('/EFI/BOOT/grubenv', lib.bytesSource(lib.encodeGrubEnv(lib.createGrubEnv({ boot_default: 'A', boot_counter: '3' }))));
   if (autoboot) t.addFile('/autoboot.txt', lib.bytesSource(lib.formatAutoboot({ committed: 'A' })));
   for (let i = 0; i < 40; i++) t.addFile(`/many/file-${String(i).padStart(3, '0')}.txt`, lib.textSource(`file ${i}\n`.repeat(i + 1)));
-  if (withLongNames) {
-    t.addFile(`/many/${'long name with spaces '.repeat(5)}.data`, lib.textSource('x'));
+  t.addFile(`/many/${'long name with spaces '.repeat(5)}.data`, lib.textSource('x'));
+  if (links) {
     t.addSymlink('/link', 'boot/config.txt');
     t.addSymlink('/loop-a', 'loop-b');
     t.addSymlink('/loop-b', 'loop-a');
@@ -158,7 +159,7 @@ async function emitBare(lib, plan) {
 async function buildSpec(lib, spec) {
   const sink = new lib.MemorySink();
   await lib.buildImage(spec, sink, {
-    loadTree: async (fsSpec) => smallTree(lib, !String(fsSpec.type).startsWith('fat'), spec.table === 'mbr'),
+    loadTree: async (fsSpec) => smallTree(lib, { links: !String(fsSpec.type).startsWith('fat'), autoboot: spec.table === 'mbr' }),
   });
   return sink.bytes().slice();
 }
@@ -196,8 +197,8 @@ async function ownSeeds(lib, target) {
       await add('mbr-12MiB', () => buildSpec(lib, MBR_SPEC));
       break;
     case 'fat':
-      await add('fat-3MiB', async () => emitBare(lib, lib.planFat({ tree: smallTree(lib, false), size: 3 * MiB, label: 'SMALL', seed: 'fuzz' })));
-      await add('fat32-33MiB', async () => emitBare(lib, lib.planFat({ tree: smallTree(lib, false), size: 33 * MiB, label: 'F32', seed: 'fuzz', fat: 'fat32', clusterSize: 512 })));
+      await add('fat-3MiB', async () => emitBare(lib, lib.planFat({ tree: smallTree(lib, { links: false }), size: 3 * MiB, label: 'SMALL', seed: 'fuzz' })));
+      await add('fat32-33MiB', async () => emitBare(lib, lib.planFat({ tree: smallTree(lib, { links: false }), size: 33 * MiB, label: 'F32', seed: 'fuzz', fat: 'fat32', clusterSize: 512 })));
       break;
     case 'ext4':
       await add('ext4-2MiB', async () => emitBare(lib, lib.planExt4(smallTree(lib), { size: 2 * MiB, seed: 'fuzz', time: { sec: 1700000000, nsec: 0 } })));
@@ -690,7 +691,8 @@ function mutateJson(doc, rng) {
 async function runSpecValue(lib, codes, raw) {
   guard(lib, codes, () => lib.validateSpec(raw));
   const plan = await guardAsync(lib, codes, () => lib.planImage(raw, {
-    loadTree: async () => smallTree(lib),
+    // files the filesystem can hold; the boot environment files come from the spec's `bootenv`
+    loadTree: async (fsSpec) => smallTree(lib, { links: !String(fsSpec?.type).toLowerCase().startsWith('fat'), autoboot: false, grubenv: false }),
   }));
   if (plan && plan.size <= 64 * MiB) await guardAsync(lib, codes, () => lib.emitImage(plan, discardSink(lib)));
 }
