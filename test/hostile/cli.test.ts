@@ -30,14 +30,14 @@ async function cli(argv: string[]) {
 
 describe('CLI on damaged images', () => {
   for (const target of ['gpt', 'mbr']) {
-    it(`${target}: 60 mutated images through inspect, ls, cat and bootenv list`, async () => {
+    it(`${target}: 150 mutated images through inspect, ls, cat and bootenv list`, async () => {
       const l = await addExtras({ ...lib }, (p: string) => extras[p]());
       const seeds = await loadSeeds(l, target, { corpusLimit: 0 });
       expect(seeds.own.length).toBeGreaterThan(0);
       const file = path.join(tmp.dir, `${target}.img`);
       const seen = new Set<string>();
       let ok = 0;
-      for (let iter = 0; iter < 60; iter++) {
+      for (let iter = 0; iter < 150; iter++) {
         fs.writeFileSync(file, inputBytes(inputFor(seeds, target, 'cli', iter)));
         for (const argv of [['inspect', file, '--json'], ['ls', file, 'p1:/'], ['cat', file, 'p1:/autoboot.txt'], ['bootenv', file, 'list']]) {
           const r = await cli(argv);
