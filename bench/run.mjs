@@ -90,6 +90,7 @@ function classic(kind, payload, size) {
     steps.push({ name, wall: m.wall, cpu: m.cpu, rssMiB: m.rssMiB });
     return m;
   };
+  settleDisk();
   step('truncate', 'truncate', ['-s', String(size), img]);
   const script = [`label: ${L.label}`, ...L.parts.map((p) => {
     const sz = p.size ? `size=${p.size}MiB, ` : '';
@@ -126,7 +127,18 @@ function classic(kind, payload, size) {
 
 // --- diskwright ------------------------------------------------------------------
 
+/**
+ * Before each measured build (both sides alike, untimed): write back what
+ * earlier builds left dirty in the page cache, so that one build's writeback
+ * is not charged to the next (it made the 64 GiB run, which follows two
+ * others, look 1.4-1.5x slower than the 4 GiB one).
+ */
+function settleDisk() {
+  spawnSync('sync', []);
+}
+
 function child(args) {
+  settleDisk();
   const m = measure(process.execPath, ['--expose-gc', path.join(root, 'bench', 'child.mjs'), ...args], { allowFail: true });
   let out = null;
   try { out = JSON.parse(m.stdout.trim().split('\n').pop()); } catch { /* none */ }
