@@ -14,6 +14,14 @@
 import type { Sink } from './sink.js';
 import { readSourceInto, type Source } from './source.js';
 
+/**
+ * The buffers of the last writer that ended, held weakly: the next
+ * filesystem of the same image reuses them instead of allocating 8 MiB more
+ * while the old pair still waits for the collector (peak RSS), and an idle
+ * process keeps nothing.
+ */
+let spare: WeakRef<Uint8Array[]> | null = null;
+
 export class StagedWriter {
   private readonly buffers: Uint8Array[];
   private which = 0;
@@ -24,7 +32,9 @@ export class StagedWriter {
 
   /** Offsets given to put/putSource/zero are added to `base` for the sink. */
   constructor(private readonly sink: Sink, private readonly base = 0, readonly stageSize = 4 << 20) {
-    this.buffers = [new Uint8Array(stageSize), new Uint8Array(stageSize)];
+    const reused = spare?.deref();
+    spare = null;
+    this.buffers = reused && reused[0].length === stageSize ? reused : [new Uint8Array(stageSize), new Uint8Array(stageSize)];
     this.stage = this.buffers[0];
   }
 
@@ -69,6 +79,7 @@ export class StagedWriter {
   async end(): Promise<void> {
     await this.flush();
     await this.settle();
+    spare = new WeakRef(this.buffers);
   }
 
   /** After a failure: drop what is staged and let an outstanding write finish (its error is not the one to report). */

@@ -202,7 +202,7 @@ export class ZstdSink implements Sink {
     this.level = opts.level ?? 3;
     this.frameSize = opts.frameSize ?? 4 << 20;
     const workers = opts.workers ?? 2;
-    this.maxInFlight = opts.maxInFlight ?? 2 * workers;
+    this.maxInFlight = opts.maxInFlight ?? workers;
     if (!Number.isInteger(this.level) || this.level < 1 || this.level > 19) fail('ZSTD_OPTION', `zstd level ${this.level} is not 1–19`, { field: 'level', actual: this.level });
     if (!Number.isSafeInteger(this.frameSize) || this.frameSize < 4096 || this.frameSize > 256 << 20) fail('ZSTD_OPTION', `zstd frame size ${this.frameSize} is not 4 KiB–256 MiB`, { field: 'frameSize', actual: this.frameSize });
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail('ZSTD_OPTION', `zstd workers ${workers} is not 1–64`, { field: 'workers', actual: workers });
