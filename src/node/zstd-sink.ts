@@ -30,7 +30,7 @@ export interface ZstdSinkOptions {
   frameSize?: number;
   /** Worker threads; default 2. */
   workers?: number;
-  /** Frames queued or compressing at once; default 2 per worker. */
+  /** Frames queued or compressing at once; default one per worker (each frame in flight costs two frame-sized buffers). */
   maxInFlight?: number;
 }
 
