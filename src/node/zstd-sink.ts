@@ -26,7 +26,7 @@ import { ioError } from './file-sink.js';
 export interface ZstdSinkOptions {
   /** zstd level (1–19); default 3, as the zstd CLI. */
   level?: number;
-  /** Bytes of image per frame; default 4 MiB. */
+  /** Bytes of image per frame; default 2 MiB (4 MiB frames compress 0.1% smaller on the benchmark payload but cost ~17 MiB more peak memory). */
   frameSize?: number;
   /** Worker threads; default 2. */
   workers?: number;
@@ -200,7 +200,7 @@ export class ZstdSink implements Sink {
 
   constructor(target: string, opts: ZstdSinkOptions = {}) {
     this.level = opts.level ?? 3;
-    this.frameSize = opts.frameSize ?? 4 << 20;
+    this.frameSize = opts.frameSize ?? 2 << 20;
     const workers = opts.workers ?? 2;
     this.maxInFlight = opts.maxInFlight ?? workers;
     if (!Number.isInteger(this.level) || this.level < 1 || this.level > 19) fail('ZSTD_OPTION', `zstd level ${this.level} is not 1–19`, { field: 'level', actual: this.level });
