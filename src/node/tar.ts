@@ -288,13 +288,18 @@ async function spoolGunzip(file: string, spoolDir: string): Promise<Archive> {
     throw ioError(e, spoolDir, 'mkdtemp');
   }
   const p = nodePath.join(dir, 'archive.tar');
+  // Two descriptors: the write stream owns and closes its own (it may close
+  // it on an error even with autoClose: false); `fd` is ours, for reading.
+  // Closing the stream's descriptor again could close a number that another
+  // open in this process has been given meanwhile.
   const fd = fs.openSync(p, 'w+', 0o600);
+  const wfd = fs.openSync(p, 'r+');
   fs.unlinkSync(p);
   fs.rmdirSync(dir);
   try {
-    await pipeline(fs.createReadStream(file, { highWaterMark: READ_CHUNK }), zlib.createGunzip(), fs.createWriteStream(p, { fd, autoClose: false }));
+    await pipeline(fs.createReadStream(file, { highWaterMark: READ_CHUNK }), zlib.createGunzip(), fs.createWriteStream(p, { fd: wfd }));
   } catch (e) {
-    try { fs.closeSync(fd); } catch { /* the stream closed it */ }
+    fs.closeSync(fd);
     const errno = (e as NodeJS.ErrnoException)?.code ?? '';
     if (errno.startsWith('Z_') || errno.startsWith('ERR_ZLIB')) {
       throw new DiskwrightError('TAR_GZIP_INVALID', `${file}: ${(e as Error).message}`, { path: file, errno }, { cause: e });
