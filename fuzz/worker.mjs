@@ -23,6 +23,13 @@ if (materialize !== undefined) {
 
 parentPort.postMessage({ type: 'ready', seeds: seeds.all.length, own: seeds.own.length, corpus: seeds.corpus.length, dropped: seeds.dropped });
 
+// A process warning during a run (a descriptor closed twice, a listener
+// leak…) is a crash too; Node's notices about its own APIs are not.
+let warning = null;
+process.on('warning', (w) => {
+  if (w.name !== 'ExperimentalWarning' && w.name !== 'DeprecationWarning' && !warning) warning = w;
+});
+
 let codes = {};
 let done = 0;
 let slowest = 0;
@@ -53,6 +60,10 @@ for (let iter = from; iter < to; iter++) {
   } catch (e) {
     crash = { kind: e?.name === 'FuzzBoundError' ? 'memory' : 'exception', name: e?.name ?? typeof e, message: String(e?.message ?? e), stack: String(e?.stack ?? '') };
   }
+  // warnings are emitted on a later tick: let them arrive before the next input
+  await new Promise((r) => setImmediate(r));
+  if (warning && !crash) crash = { kind: 'warning', name: warning.name, message: warning.message, stack: String(warning.stack ?? '') };
+  warning = null;
   state[1] = 0;
   done++;
   if (crash) parentPort.postMessage({ type: 'crash', iter, seed: inp.seed, bytes: inputBytes(inp), ...crash });
