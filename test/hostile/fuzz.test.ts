@@ -56,6 +56,9 @@ describe('fuzz pass (fixed seed)', () => {
       expect(seeds.own.length).toBeGreaterThan(0);
       const crashes: string[] = [];
       const codes = new Set<string>();
+      // process warnings during the pass count as crashes, as in the fuzz command
+      const onWarning = (w: Error) => { if (w.name !== 'ExperimentalWarning' && w.name !== 'DeprecationWarning') crashes.push(`warning: ${w.name}: ${w.message}`); };
+      process.on('warning', onWarning);
       let slowest = 0;
       for (let iter = 0; iter < RUNS[target]; iter++) {
         const input = inputFor(seeds, target, SEED, iter);
@@ -69,6 +72,8 @@ describe('fuzz pass (fixed seed)', () => {
           crashes.push(`iteration ${iter} (${input.seed}, ${inputBytes(input).length} bytes): ${err?.name}: ${err?.message}\n${err?.stack?.split('\n').slice(1, 4).join('\n')}`);
         }
       }
+      await new Promise((r) => setImmediate(r));
+      process.off('warning', onWarning);
       expect(crashes).toEqual([]);
       // the mutations reach the readers' checks, not only "not found"
       expect(codes.size).toBeGreaterThan(3);
