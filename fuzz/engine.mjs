@@ -527,14 +527,10 @@ function overlayDisk(lib, input, writable = false) {
   return disk;
 }
 
-let tarTmp = null;
+/** A fresh temporary file name for a tar input (in /dev/shm when there is one); the runner removes the file after each input. */
 function tarTmpFile() {
-  if (!tarTmp) {
-    const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
-    tarTmp = fs.mkdtempSync(path.join(base, 'dw-fuzz-tar-'));
-    process.on('exit', () => { try { fs.rmSync(tarTmp, { recursive: true, force: true }); } catch { /* gone */ } });
-  }
-  return path.join(tarTmp, `in-${process.pid}-${Math.random().toString(36).slice(2)}.tar`);
+  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  return path.join(base, `dw-fuzz-${process.pid}-${Math.random().toString(36).slice(2)}.tar`);
 }
 
 const dec = new TextDecoder();
