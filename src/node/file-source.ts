@@ -12,7 +12,7 @@ import { DiskwrightError, fail } from '../errors.js';
  * that thousands of sources hold no descriptors. The size is fixed when the
  * source is made; a file that shrinks later is an IO_SOURCE_CHANGED error.
  */
-export function fileSource(file: string, offset = 0, length?: number): Source {
+export function fileSource(file: string, offset = 0, length?: number, describe = `host file ${file}`): Source {
   let size = length;
   if (size === undefined) {
     try {
@@ -49,7 +49,7 @@ export function fileSource(file: string, offset = 0, length?: number): Source {
   };
   return {
     size: total,
-    describe: `host file ${file}`,
+    describe,
     read(o, n) {
       const out = new Uint8Array(n);
       readRange(o, out, 0, n);

@@ -42,6 +42,7 @@ import { checkRange } from '../io/source.js';
 import { FileTree, splitTreePath, joinTreePath } from '../tree/tree.js';
 import type { NodeAttrs, TreeNode, Xattr, Timestamp } from '../tree/tree.js';
 import { ioError } from './file-sink.js';
+import { fileSource } from './file-source.js';
 import { applyOwner, clampTime, parsePaxTime } from './owner.js';
 import type { InputOptions } from './owner.js';
 
@@ -233,40 +234,6 @@ function fdRangeSource(holder: { fd: number }, offset: number, length: number, d
   };
 }
 
-function fileRangeSource(file: string, offset: number, length: number, describe: string): Source {
-  const readInto = (o: number, out: Uint8Array, to: number, n: number): void => {
-    checkRange(length, o, n, describe);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (e) {
-      throw ioError(e, file, 'open');
-    }
-    try {
-      let got = 0;
-      while (got < n) {
-        const r = fs.readSync(fd, out, to + got, n - got, offset + o + got);
-        if (r === 0) fail('IO_SOURCE_CHANGED', `${describe}: the archive shrank`, { path: file, expected: n, actual: got });
-        got += r;
-      }
-    } catch (e) {
-      throw ioError(e, file, 'read');
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
-  return {
-    size: length,
-    describe,
-    read(o, n) {
-      const out = new Uint8Array(n);
-      readInto(o, out, 0, n);
-      return out;
-    },
-    // Straight into the emitter's staging buffer (see Source.readInto).
-    readInto,
-  };
-}
 
 function endsWithMarker(archive: Archive): boolean {
   if (archive.size < 3 * BLOCK || archive.size % BLOCK !== 0) return false;
@@ -356,7 +323,7 @@ export async function treeFromTar(file: string, tree: FileTree, to = '/', opts: 
         describe: `tar ${file}`,
         fd,
         size: fs.fstatSync(fd).size,
-        source: (offset, length, entry) => fileRangeSource(file, offset, length, `tar entry ${entry} in ${file}`),
+        source: (offset, length, entry) => fileSource(file, offset, length, `tar entry ${entry} in ${file}`),
       };
     }
     await readEntries(archive, tree, toParts, opts, file);
