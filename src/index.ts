@@ -60,3 +60,4 @@ export * from './image/verify.js';
 export * from './kernel/index.js';
 export { runOracles } from './node/oracles.js';
 export { verifyImageFile } from './cli/commands/verify.js';
+export { openImageFile } from './node/open-image-file.js';
