@@ -4,7 +4,8 @@
 // s_desc_size (≥ 64) bytes of which the first 64 are defined.
 import { defineStruct, u16le, u32le, type StructValue } from '../codec/struct.js';
 
-export const Ext4GroupDesc32 = defineStruct('ext2_group_desc', 32, {
+/** The 32 bytes every descriptor has; the 64-byte form adds the _hi halves. */
+const GROUP_DESC_LO = {
   bg_block_bitmap_lo: u32le(0x00),
   bg_inode_bitmap_lo: u32le(0x04),
   bg_inode_table_lo: u32le(0x08),
@@ -17,21 +18,14 @@ export const Ext4GroupDesc32 = defineStruct('ext2_group_desc', 32, {
   bg_inode_bitmap_csum_lo: u16le(0x1a),
   bg_itable_unused_lo: u16le(0x1c),
   bg_checksum: u16le(0x1e),
+} as const;
+
+export const Ext4GroupDesc32 = defineStruct('ext2_group_desc', 32, {
+  ...GROUP_DESC_LO,
 });
 
 export const Ext4GroupDesc = defineStruct('ext4_group_desc', 64, {
-  bg_block_bitmap_lo: u32le(0x00),
-  bg_inode_bitmap_lo: u32le(0x04),
-  bg_inode_table_lo: u32le(0x08),
-  bg_free_blocks_count_lo: u16le(0x0c),
-  bg_free_inodes_count_lo: u16le(0x0e),
-  bg_used_dirs_count_lo: u16le(0x10),
-  bg_flags: u16le(0x12),
-  bg_exclude_bitmap_lo: u32le(0x14),
-  bg_block_bitmap_csum_lo: u16le(0x18),
-  bg_inode_bitmap_csum_lo: u16le(0x1a),
-  bg_itable_unused_lo: u16le(0x1c),
-  bg_checksum: u16le(0x1e),
+  ...GROUP_DESC_LO,
   bg_block_bitmap_hi: u32le(0x20),
   bg_inode_bitmap_hi: u32le(0x24),
   bg_inode_table_hi: u32le(0x28),

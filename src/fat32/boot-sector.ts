@@ -4,7 +4,8 @@
 // differ from offset 36 on.
 import { bytes, defineStruct, u16le, u32le, u8, type StructValue } from '../codec/struct.js';
 
-export const Fat32BootSector = defineStruct('Fat32BootSector', 512, {
+/** fatgen103 §3.1: the first 36 bytes, the same in every FAT variant. */
+const BPB_COMMON = {
   BS_jmpBoot: bytes(0, 3),
   BS_OEMName: bytes(3, 8),
   BPB_BytsPerSec: u16le(11),
@@ -19,6 +20,10 @@ export const Fat32BootSector = defineStruct('Fat32BootSector', 512, {
   BPB_NumHeads: u16le(26),
   BPB_HiddSec: u32le(28),
   BPB_TotSec32: u32le(32),
+} as const;
+
+export const Fat32BootSector = defineStruct('Fat32BootSector', 512, {
+  ...BPB_COMMON,
   BPB_FATSz32: u32le(36),
   BPB_ExtFlags: u16le(40),
   BPB_FSVer: u16le(42),
@@ -37,20 +42,7 @@ export const Fat32BootSector = defineStruct('Fat32BootSector', 512, {
 });
 
 export const Fat16BootSector = defineStruct('Fat16BootSector', 512, {
-  BS_jmpBoot: bytes(0, 3),
-  BS_OEMName: bytes(3, 8),
-  BPB_BytsPerSec: u16le(11),
-  BPB_SecPerClus: u8(13),
-  BPB_RsvdSecCnt: u16le(14),
-  BPB_NumFATs: u8(16),
-  BPB_RootEntCnt: u16le(17),
-  BPB_TotSec16: u16le(19),
-  BPB_Media: u8(21),
-  BPB_FATSz16: u16le(22),
-  BPB_SecPerTrk: u16le(24),
-  BPB_NumHeads: u16le(26),
-  BPB_HiddSec: u32le(28),
-  BPB_TotSec32: u32le(32),
+  ...BPB_COMMON,
   BS_DrvNum: u8(36),
   BS_Reserved1: u8(37),
   BS_BootSig: u8(38),
