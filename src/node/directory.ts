@@ -13,6 +13,11 @@
 // skipped; a tar archive made with --xattrs carries them instead), atime and
 // ctime (host-clock noise that would break reproducibility).
 //
+// Two steps: listDirectory() walks the host (every lstat, readdir and
+// readlink: the system-call half, which a worker thread can do while the
+// main thread writes other partitions, see list-worker.ts) into a plain
+// DirListing; treeFromListing() turns that into tree nodes.
+//
 // Sparse files: Node has no SEEK_DATA/SEEK_HOLE. A file whose allocated
 // blocks (st_blocks × 512) are fewer than its size is sparse; for those
 // alone, the source's dataRanges() scans the file once, on first call, and
@@ -24,7 +29,7 @@ import * as nodePath from 'node:path';
 import { fail } from '../errors.js';
 import type { Source } from '../io/source.js';
 import { FileTree, splitTreePath, joinTreePath } from '../tree/tree.js';
-import type { FileNode, NodeAttrs, TreeNode } from '../tree/tree.js';
+import type { DirNode, NodeAttrs, Timestamp, TreeNode } from '../tree/tree.js';
 import { fileSource } from './file-source.js';
 import { ioError } from './file-sink.js';
 import { applyOwner, clampTime, timestampFromNs } from './owner.js';
@@ -100,9 +105,12 @@ export function scanDataRanges(file: string, size: number): Array<readonly [numb
 
 /** A host file as a source; sparse files (st_blocks × 512 < size) also report their data ranges. */
 export function hostFileSource(file: string, st: fs.BigIntStats): Source {
-  const size = Number(st.size);
+  return hostFileSourceOf(file, Number(st.size), st.size > 0n && st.blocks * 512n < st.size);
+}
+
+function hostFileSourceOf(file: string, size: number, sparse: boolean): Source {
   const base = fileSource(file, 0, size);
-  if (size === 0 || st.blocks * 512n >= st.size) return base;
+  if (!sparse) return base;
   let cached: Array<readonly [number, number]> | undefined;
   return {
     size: base.size,
@@ -116,15 +124,185 @@ export function hostFileSource(file: string, st: fs.BigIntStats): Source {
   };
 }
 
-function attrsOf(st: fs.BigIntStats, hostPath: string, opts: InputOptions): NodeAttrs {
-  const { uid, gid } = applyOwner(Number(st.uid), Number(st.gid), opts.owner);
-  return {
-    mode: Number(st.mode & 0o7777n),
-    uid,
-    gid,
-    mtime: clampTime(timestampFromNs(st.mtimeNs), opts.clampMtime),
-    origin: `host file ${hostPath}`,
+/** Entry kinds in a DirListing. */
+const ListedKind = { Dir: 0, File: 1, Symlink: 2, Char: 3, Block: 4, Fifo: 5, Socket: 6 } as const;
+type ListedKind = (typeof ListedKind)[keyof typeof ListedKind];
+
+/** Numbers per entry in DirListing.nums, in this order. */
+const MODE = 0, UID = 1, GID = 2, SIZE = 3, MTIME_SEC = 4, MTIME_NSEC = 5, MAJOR = 6, MINOR = 7;
+const FIELDS = 8;
+
+/**
+ * A host directory walked: plain data (it crosses from a worker thread by
+ * structured clone). Entry 0 is the directory itself; the others come in
+ * walk order, each directory's entries sorted by the bytes of their names,
+ * depth first, parents before children.
+ */
+export interface DirListing {
+  /** The walked directory, resolved (a symlink given as the top is followed). */
+  top: string;
+  count: number;
+  /** Each entry's name ('' for the top). */
+  names: string[];
+  /** The index of each entry's directory (-1 for the top). */
+  parent: Int32Array;
+  kind: Uint8Array;
+  /** FIELDS numbers per entry: mode bits, uid, gid, size, mtime (s, ns), device major, minor. */
+  nums: Float64Array;
+  /** 1 for a sparse regular file (st_blocks × 512 < size). */
+  sparse: Uint8Array;
+  /** For a second name of a multiply-linked file (same st_dev and st_ino): the entry of the first name; else -1. */
+  linkOf: Int32Array;
+  /** Symlink targets, by entry. */
+  targets: Map<number, string>;
+}
+
+/** Walk the host directory `dir` (lstat, never following a symlink below the top). */
+export function listDirectory(dir: string): DirListing {
+  const top = nodePath.resolve(dir);
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(top, { bigint: true });
+  } catch (e) {
+    throw ioError(e, top, 'stat');
+  }
+  if (!st.isDirectory()) fail('INPUT_NOT_A_DIRECTORY', `${top} is not a directory`, { path: top });
+
+  const names: string[] = [];
+  const parents: number[] = [];
+  const kinds: number[] = [];
+  const nums: number[] = [];
+  const sparse: number[] = [];
+  const linkOf: number[] = [];
+  const targets = new Map<number, string>();
+  const push = (name: string, parent: number, kind: ListedKind, s: fs.BigIntStats, link = -1): number => {
+    const mtime = timestampFromNs(s.mtimeNs);
+    let major = 0;
+    let minor = 0;
+    if (kind === ListedKind.Char || kind === ListedKind.Block) ({ major, minor } = splitDevice(s.rdev));
+    names.push(name);
+    parents.push(parent);
+    kinds.push(kind);
+    nums.push(
+      Number(s.mode & 0o7777n), Number(s.uid), Number(s.gid), Number(s.size),
+      mtime.sec, mtime.nsec, major, minor,
+    );
+    sparse.push(kind === ListedKind.File && s.size > 0n && s.blocks * 512n < s.size ? 1 : 0);
+    linkOf.push(link);
+    return names.length - 1;
   };
+  push('', -1, ListedKind.Dir, st);
+
+  // dev:ino of every directory walked (a bind mount can make the walk loop)
+  // and of every multiply-linked non-directory (hard links).
+  const dirsSeen = new Set<string>([`${st.dev}:${st.ino}`]);
+  const links = new Map<string, number>();
+
+  const stack: Array<[string, number]> = [[top, 0]];
+  while (stack.length > 0) {
+    const [hostDir, dirIndex] = stack.pop()!;
+    let raw: Buffer[];
+    try {
+      raw = fs.readdirSync(hostDir, { encoding: 'buffer' });
+    } catch (e) {
+      throw ioError(e, hostDir, 'readdir');
+    }
+    raw.sort(Buffer.compare);
+    const subdirs: Array<[string, number]> = [];
+    for (const r of raw) {
+      const name = decodeName(r, hostDir);
+      const hostPath = hostDir === '/' ? `/${name}` : `${hostDir}/${name}`;
+      const cst = lstat(hostPath);
+      if (cst.isDirectory()) {
+        const key = `${cst.dev}:${cst.ino}`;
+        if (dirsSeen.has(key)) {
+          fail('INPUT_DIRECTORY_LOOP', `${hostPath}: this directory was already walked (a bind mount?)`, { path: hostPath });
+        }
+        dirsSeen.add(key);
+        subdirs.push([hostPath, push(name, dirIndex, ListedKind.Dir, cst)]);
+        continue;
+      }
+      let kind: ListedKind;
+      if (cst.isFile()) kind = ListedKind.File;
+      else if (cst.isSymbolicLink()) kind = ListedKind.Symlink;
+      else if (cst.isCharacterDevice()) kind = ListedKind.Char;
+      else if (cst.isBlockDevice()) kind = ListedKind.Block;
+      else if (cst.isFIFO()) kind = ListedKind.Fifo;
+      else if (cst.isSocket()) kind = ListedKind.Socket;
+      else fail('INPUT_UNSUPPORTED_TYPE', `${hostPath}: unsupported file type (mode ${cst.mode.toString(8)})`, { path: hostPath });
+      const linkKey = cst.nlink > 1n ? `${cst.dev}:${cst.ino}` : undefined;
+      const first = linkKey === undefined ? undefined : links.get(linkKey);
+      const i = push(name, dirIndex, kind, cst, first ?? -1);
+      if (first !== undefined) continue;
+      if (linkKey !== undefined) links.set(linkKey, i);
+      if (kind === ListedKind.Symlink) {
+        let target: Buffer;
+        try {
+          target = fs.readlinkSync(hostPath, { encoding: 'buffer' });
+        } catch (e) {
+          throw ioError(e, hostPath, 'readlink');
+        }
+        targets.set(i, decodeName(target, hostPath));
+      }
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+  }
+  return {
+    top, count: names.length, names, parent: Int32Array.from(parents), kind: Uint8Array.from(kinds),
+    nums: Float64Array.from(nums), sparse: Uint8Array.from(sparse), linkOf: Int32Array.from(linkOf), targets,
+  };
+}
+
+const NODE_KINDS = ['dir', 'file', 'symlink', 'char', 'block', 'fifo', 'socket'] as const;
+
+/**
+ * Put a walked directory into `tree` under `to` ("/" for the root). The
+ * directory's own mode, owner and time go to `to`. Regular files become
+ * host-file sources, read when emitted.
+ */
+export function treeFromListing(listing: DirListing, tree: FileTree, to = '/', opts: InputOptions = {}): FileTree {
+  const { count, names, parent, kind, nums, sparse, linkOf, targets } = listing;
+  const toParts = splitTreePath(to, `target ${to}`);
+  const treeTop = joinTreePath(toParts);
+  const hostPaths: string[] = new Array(count);
+  const treePaths: string[] = new Array(count);
+  const nodes: TreeNode[] = new Array(count);
+  hostPaths[0] = listing.top;
+  treePaths[0] = treeTop === '/' ? '' : treeTop;
+  const attrs = (i: number) => {
+    const f = i * FIELDS;
+    const { uid, gid } = applyOwner(nums[f + UID], nums[f + GID], opts.owner);
+    const mtime: Timestamp = clampTime({ sec: nums[f + MTIME_SEC], nsec: nums[f + MTIME_NSEC] }, opts.clampMtime);
+    return { mode: nums[f + MODE], uid, gid, mtime, origin: `host file ${hostPaths[i]}` };
+  };
+  nodes[0] = tree.addDir(treeTop, attrs(0));
+  for (let i = 1; i < count; i++) {
+    const p = parent[i];
+    const name = names[i];
+    const dirPath = hostPaths[p];
+    hostPaths[i] = dirPath === '/' ? `/${name}` : `${dirPath}/${name}`;
+    treePaths[i] = `${treePaths[p]}/${name}`;
+    const path = () => treePaths[i];
+    const dir = nodes[p] as DirNode;
+    if (linkOf[i] >= 0) {
+      nodes[i] = tree.addChild(dir, name, nodes[linkOf[i]], path);
+      continue;
+    }
+    const a = attrs(i);
+    const f = i * FIELDS;
+    let node: TreeNode;
+    switch (kind[i]) {
+      case ListedKind.Dir: node = { kind: 'dir', ...a, children: new Map() }; break;
+      case ListedKind.File: node = { kind: 'file', ...a, source: hostFileSourceOf(hostPaths[i], nums[f + SIZE], sparse[i] === 1) }; break;
+      case ListedKind.Symlink: node = { kind: 'symlink', ...a, target: targets.get(i)! }; break;
+      case ListedKind.Char: case ListedKind.Block:
+        node = { kind: NODE_KINDS[kind[i]] as 'char' | 'block', ...a, major: nums[f + MAJOR], minor: nums[f + MINOR] };
+        break;
+      default: node = { kind: NODE_KINDS[kind[i]] as 'fifo' | 'socket', ...a };
+    }
+    nodes[i] = tree.addChild(dir, name, node, path);
+  }
+  return tree;
 }
 
 /**
@@ -134,81 +312,5 @@ function attrsOf(st: fs.BigIntStats, hostPath: string, opts: InputOptions): Node
  * followed.
  */
 export function treeFromDirectory(dir: string, tree: FileTree, to = '/', opts: InputOptions = {}): FileTree {
-  const top = nodePath.resolve(dir);
-  let st: fs.BigIntStats;
-  try {
-    st = fs.statSync(top, { bigint: true });
-  } catch (e) {
-    throw ioError(e, top, 'stat');
-  }
-  if (!st.isDirectory()) fail('INPUT_NOT_A_DIRECTORY', `${top} is not a directory`, { path: top });
-  const toParts = splitTreePath(to, `target ${to}`);
-  tree.addDir(joinTreePath(toParts), attrsOf(st, top, opts));
-
-  // dev:ino of every directory walked (a bind mount can make the walk loop)
-  // and of every multiply-linked non-directory (hard links).
-  const dirsSeen = new Set<string>([`${st.dev}:${st.ino}`]);
-  const links = new Map<string, TreeNode>();
-
-  const stack: Array<[string, string[]]> = [[top, toParts]];
-  while (stack.length > 0) {
-    const [hostDir, treeParts] = stack.pop()!;
-    let raw: Buffer[];
-    try {
-      raw = fs.readdirSync(hostDir, { encoding: 'buffer' });
-    } catch (e) {
-      throw ioError(e, hostDir, 'readdir');
-    }
-    raw.sort(Buffer.compare);
-    const subdirs: Array<[string, string[]]> = [];
-    for (const r of raw) {
-      const name = decodeName(r, hostDir);
-      const hostPath = nodePath.join(hostDir, name);
-      const treePath = joinTreePath([...treeParts, name]);
-      const cst = lstat(hostPath);
-      const attrs = attrsOf(cst, hostPath, opts);
-      if (cst.isDirectory()) {
-        const key = `${cst.dev}:${cst.ino}`;
-        if (dirsSeen.has(key)) {
-          fail('INPUT_DIRECTORY_LOOP', `${hostPath}: this directory was already walked (a bind mount?)`, { path: hostPath });
-        }
-        dirsSeen.add(key);
-        tree.addDir(treePath, attrs);
-        subdirs.push([hostPath, [...treeParts, name]]);
-        continue;
-      }
-      const linkKey = cst.nlink > 1n ? `${cst.dev}:${cst.ino}` : undefined;
-      if (linkKey !== undefined) {
-        const first = links.get(linkKey);
-        if (first) {
-          tree.add(treePath, first);
-          continue;
-        }
-      }
-      let node: TreeNode;
-      if (cst.isFile()) {
-        node = tree.addFile(treePath, hostFileSource(hostPath, cst), attrs) as FileNode;
-      } else if (cst.isSymbolicLink()) {
-        let target: Buffer;
-        try {
-          target = fs.readlinkSync(hostPath, { encoding: 'buffer' });
-        } catch (e) {
-          throw ioError(e, hostPath, 'readlink');
-        }
-        node = tree.addSymlink(treePath, decodeName(target, hostPath), attrs);
-      } else if (cst.isCharacterDevice() || cst.isBlockDevice()) {
-        const { major, minor } = splitDevice(cst.rdev);
-        node = tree.addDevice(treePath, cst.isCharacterDevice() ? 'char' : 'block', major, minor, attrs);
-      } else if (cst.isFIFO()) {
-        node = tree.addSpecial(treePath, 'fifo', attrs);
-      } else if (cst.isSocket()) {
-        node = tree.addSpecial(treePath, 'socket', attrs);
-      } else {
-        fail('INPUT_UNSUPPORTED_TYPE', `${hostPath}: unsupported file type (mode ${cst.mode.toString(8)})`, { path: hostPath });
-      }
-      if (linkKey !== undefined) links.set(linkKey, node);
-    }
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
-  }
-  return tree;
+  return treeFromListing(listDirectory(dir), tree, to, opts);
 }

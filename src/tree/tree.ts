@@ -145,7 +145,15 @@ export class FileTree {
       return this.root;
     }
     const parent = this.dirAt(parts.slice(0, -1), node.origin);
-    const name = parts[parts.length - 1];
+    return this.addChild(parent, parts[parts.length - 1], node, () => joinTreePath(parts));
+  }
+
+  /**
+   * Place `node` as `name` in `parent`, a directory already in this tree, by
+   * add()'s rules. Walkers that hold the parent use this: no path is split
+   * or looked up per entry. `path` gives the entry's full path for an error.
+   */
+  addChild(parent: DirNode, name: string, node: TreeNode, path: () => string): TreeNode {
     const existing = parent.children.get(name);
     if (existing) {
       if (existing.kind === 'dir' && node.kind === 'dir') {
@@ -154,8 +162,8 @@ export class FileTree {
         for (const [k, v] of node.children) children.set(k, v);
         return existing;
       }
-      throw new DiskwrightError('TREE_DUPLICATE', `${node.origin ?? path}: ${joinTreePath(parts)} is given twice`, {
-        path: joinTreePath(parts), origin: node.origin, existing: existing.origin,
+      throw new DiskwrightError('TREE_DUPLICATE', `${node.origin ?? path()}: ${path()} is given twice`, {
+        path: path(), origin: node.origin, existing: existing.origin,
       });
     }
     parent.children.set(name, node);
