@@ -4,24 +4,44 @@
 // is as contiguous as the metadata allows and the used set stays a short
 // list of runs (memory in proportion to the files, not to the size).
 import { fail } from '../errors.js';
-import type { Ext4Geometry } from './geometry.js';
+import { groupFirst, groupSuperBlocks, type Ext4Geometry } from './geometry.js';
 
 export interface Run {
   start: number;
   len: number;
 }
 
-/** Metadata runs of a geometry, sorted and merged. */
+/**
+ * Metadata runs of a geometry, sorted and merged. Built one flex group at a
+ * time (a few runs each once merged), so a huge filesystem never holds five
+ * objects a group.
+ */
 export function metadataRuns(geo: Ext4Geometry): Run[] {
-  const runs: Run[] = [];
-  if (geo.firstDataBlock > 0) runs.push({ start: 0, len: geo.firstDataBlock });
-  for (const g of geo.groups) {
-    if (g.superBlocks > 0) runs.push({ start: g.first, len: g.superBlocks });
-    runs.push({ start: g.blockBitmap, len: 1 });
-    runs.push({ start: g.inodeBitmap, len: 1 });
-    runs.push({ start: g.inodeTable, len: geo.inodeTableBlocks });
+  const out: Run[] = [];
+  const append = (r: Run) => {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.start + last.len) last.len = Math.max(last.len, r.start + r.len - last.start);
+    else out.push({ start: r.start, len: r.len });
+  };
+  if (geo.firstDataBlock > 0) append({ start: 0, len: geo.firstDataBlock });
+  const window = 1 << geo.logGroupsPerFlex;
+  let pending: Run[] = [];
+  for (let g0 = 0; g0 < geo.groupCount; g0 += window) {
+    for (let g = g0; g < Math.min(geo.groupCount, g0 + window); g++) {
+      const sb = groupSuperBlocks(geo, g);
+      if (sb > 0) pending.push({ start: groupFirst(geo, g), len: sb });
+      pending.push({ start: geo.blockBitmaps[g], len: 1 });
+      pending.push({ start: geo.inodeBitmaps[g], len: 1 });
+      pending.push({ start: geo.inodeTables[g], len: geo.inodeTableBlocks });
+    }
+    // Everything of later windows lies at or after their first block.
+    const bound = g0 + window < geo.groupCount ? groupFirst(geo, g0 + window) : Infinity;
+    pending.sort((a, b) => a.start - b.start);
+    let k = 0;
+    while (k < pending.length && pending[k].start < bound) append(pending[k++]);
+    pending = pending.slice(k);
   }
-  return mergeRuns(runs);
+  return out;
 }
 
 export function mergeRuns(runs: Run[]): Run[] {

@@ -12,7 +12,7 @@ import { sortedChildren, type DirNode, type FileTree, type Timestamp, type TreeN
 import { deriveBytes, deriveUuid } from '../codec/derive.js';
 import { decodeUuid, encodeUuid } from '../codec/guid.js';
 import { crc32cRaw } from '../codec/crc.js';
-import { computeGeometry, type Ext4Geometry } from './geometry.js';
+import { computeGeometry, groupBlocks, groupFirst, groupHasSuper, type Ext4Geometry } from './geometry.js';
 import { BlockAllocator, mergeRuns, metadataRuns, type Run } from './alloc.js';
 import { buildDirectory, cmpBytes, type DirEntryIn } from './build-dir.js';
 import { buildJournalSuperBlock } from './journal-build.js';
@@ -25,14 +25,13 @@ import {
 import { Ext4SuperBlock, EXT4_SUPER_MAGIC, setBlocksCount, setRBlocksCount, setFreeBlocksCount, setJnlBlocks, type SuperBlock } from './superblock.js';
 import {
   Ext4GroupDesc, encodeGroupDesc, setBlockBitmap, setInodeBitmap, setInodeTable, setFreeBlocksCountGd, setFreeInodesCountGd,
-  setUsedDirsCount, setItableUnused, type GroupDesc,
+  setUsedDirsCount, setItableUnused, BG_BLOCK_BITMAP_CSUM_HI_END, BG_INODE_BITMAP_CSUM_HI_END, type GroupDesc,
 } from './group-desc.js';
 import { Ext4Inode, type Inode, encodeTime, encodeDevice, setInodeFileSize, setInodeUid, setInodeGid, setFileAcl, setInodeBlocks } from './inode.js';
 import { EXT4_EXT_MAGIC, EXT_INIT_MAX_LEN } from './extent.js';
 import { EXT2_EXT_ATTR_MAGIC, splitXattrName, xattrEntryLen, xattrValueLen, xattrEntryHash, xattrBlockHash } from './xattr.js';
 import {
-  csumSeed as sbCsumSeed, setSuperBlockCsum, setGroupDescCsum, setExtentBlockCsum, setXattrBlockCsum,
-  setBlockBitmapCsum, setInodeBitmapCsum,
+  csumSeed as sbCsumSeed, setSuperBlockCsum, setGroupDescCsum, setExtentBlockCsum, setXattrBlockCsum, computeBitmapCsum,
 } from './csum.js';
 
 export interface Ext4Features {
@@ -508,9 +507,8 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     const [dind] = alloc.alloc(1, 'the resize inode');
     u32(r.iblock, 13 * 4, dind.start);
     const dindBuf = new Uint8Array(B);
-    const g0 = geo.groups[0];
-    const primary0 = g0.first + 1 + geo.gdtBlocks;
-    const backups = geo.groups.filter((g) => g.group > 0 && g.hasSuper).map((g) => g.group);
+    const primary0 = groupFirst(geo, 0) + 1 + geo.gdtBlocks;
+    const backups = geo.superGroups.filter((g) => g > 0);
     for (let i = 0; i < geo.reservedGdtBlocks; i++) {
       const blk = primary0 + i;
       u32(dindBuf, ((geo.gdtBlocks + i) % apb) * 4, blk);
@@ -642,44 +640,71 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   }
 
   // ---- groups: counts, flags, bitmaps' checksums ----------------------
+  // Per group, only what the descriptors need and cannot be recomputed
+  // cheaply is kept, in typed arrays (9 bytes a group, 17 with
+  // metadata_csum); descriptors and bitmaps are encoded at emission. A group
+  // that holds nothing costs no object and no bitmap: its bitmap is one of
+  // a few shapes whose checksums are computed once.
   const used = mergeRuns([...meta.map((r) => ({ ...r })), ...alloc.used.map((r) => ({ ...r }))]);
   const ipg = geo.inodesPerGroup;
   const bpg = geo.blocksPerGroup;
-  const lastGroup = geo.groupCount - 1;
+  const groupCount = geo.groupCount;
+  const lastGroup = groupCount - 1;
   const usedInGroup = (g: number) => Math.max(0, Math.min(ipg, usedInodes - g * ipg));
-  const dirsInGroup = new Array<number>(geo.groupCount).fill(0);
+  const dirsInGroup = new Uint32Array(Math.ceil(usedInodes / ipg) + 1);
   for (const info of inodes) if (info?.isDir) dirsInGroup[Math.floor((info.ino - 1) / ipg)]++;
+  const dirsOf = (g: number) => (g < dirsInGroup.length ? dirsInGroup[g] : 0);
 
-  // Used runs intersecting group g, via a moving index (groups are visited in order).
-  const blockBitmapOf = (g: number, startIdx: { i: number }): { bitmap: Uint8Array; usedCount: number } => {
-    const grp = geo.groups[g];
-    const bm = new Uint8Array(B);
-    const first = grp.first;
-    const end = first + grp.blocks;
-    let count = 0;
-    while (startIdx.i < used.length && used[startIdx.i].start + used[startIdx.i].len <= first) startIdx.i++;
-    for (let i = startIdx.i; i < used.length && used[i].start < end; i++) {
-      const s = Math.max(first, used[i].start) - first;
-      const e = Math.min(end, used[i].start + used[i].len) - first;
-      setBits(bm, s, e);
-      count += e - s;
+  /**
+   * The used runs intersecting group g as [start, end) pairs relative to its
+   * first block, into `out`; `cur` is a moving index into `used` (groups
+   * are visited in increasing order).
+   */
+  const groupRuns = (g: number, cur: { i: number }, out: number[]): number[] => {
+    out.length = 0;
+    const first = groupFirst(geo, g);
+    const end = first + groupBlocks(geo, g);
+    while (cur.i < used.length && used[cur.i].start + used[cur.i].len <= first) cur.i++;
+    for (let i = cur.i; i < used.length && used[i].start < end; i++) {
+      out.push(Math.max(first, used[i].start) - first, Math.min(end, used[i].start + used[i].len) - first);
     }
-    if (grp.blocks < bpg) setBits(bm, grp.blocks, bpg);
-    return { bitmap: bm, usedCount: count };
+    return out;
   };
-  /** What ext4_init_block_bitmap computes for a BLOCK_UNINIT group. */
-  const initBitmapOf = (g: number): Uint8Array => {
-    const grp = geo.groups[g];
+  const bitmapFromRuns = (runs: number[], blocks: number): Uint8Array => {
     const bm = new Uint8Array(B);
-    setBits(bm, 0, grp.superBlocks);
-    const own = (b: number, n: number) => {
-      if (b >= grp.first && b + n <= grp.first + grp.blocks) setBits(bm, b - grp.first, b - grp.first + n);
-    };
-    own(grp.blockBitmap, 1);
-    own(grp.inodeBitmap, 1);
-    own(grp.inodeTable, geo.inodeTableBlocks);
-    if (grp.blocks < bpg) setBits(bm, grp.blocks, bpg);
+    for (let k = 0; k < runs.length; k += 2) setBits(bm, runs[k], runs[k + 1]);
+    if (blocks < bpg) setBits(bm, blocks, bpg);
     return bm;
+  };
+  const blockBitmapOf = (g: number): Uint8Array =>
+    bitmapFromRuns(groupRuns(g, { i: lowerBound(used, groupFirst(geo, g)) }, []), groupBlocks(geo, g));
+  /**
+   * Whether group g's used blocks are exactly what ext4_init_block_bitmap
+   * marks for a BLOCK_UNINIT group: its superblock/GDT copy and those of
+   * its own bitmaps and inode table that lie inside it. `runs` are the
+   * group's merged used runs (groupRuns); compared as merged run lists.
+   */
+  const initRuns: number[] = [];
+  const isInitShape = (g: number, runs: number[]): boolean => {
+    const first = groupFirst(geo, g);
+    const blocks = groupBlocks(geo, g);
+    const own: Array<[number, number]> = [];
+    if (groupHasSuper(g)) own.push([0, geo.superBlocks]);
+    const add = (b: number, n: number) => { if (b >= first && b + n <= first + blocks) own.push([b - first, b - first + n]); };
+    add(geo.blockBitmaps[g], 1);
+    add(geo.inodeBitmaps[g], 1);
+    add(geo.inodeTables[g], geo.inodeTableBlocks);
+    own.sort((x, y) => x[0] - y[0]);
+    initRuns.length = 0;
+    for (const [s0, e0] of own) {
+      if (e0 <= s0) continue;
+      const n = initRuns.length;
+      if (n > 0 && s0 <= initRuns[n - 1]) initRuns[n - 1] = Math.max(initRuns[n - 1], e0);
+      else initRuns.push(s0, e0);
+    }
+    if (initRuns.length !== runs.length) return false;
+    for (let k = 0; k < runs.length; k++) if (runs[k] !== initRuns[k]) return false;
+    return true;
   };
   const inodeBitmapOf = (g: number): Uint8Array => {
     const bm = new Uint8Array(B);
@@ -688,38 +713,53 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     return bm;
   };
 
-  const gds: GroupDesc[] = [];
+  const groupFlags = new Uint8Array(groupCount);
+  const groupFreeBlocks = new Uint32Array(groupCount);
+  const bbCsums = metadataCsum ? new Uint32Array(groupCount) : null;
+  const ibCsums = metadataCsum ? new Uint32Array(groupCount) : null;
   let freeBlocksTotal = 0;
   let freeInodesTotal = 0;
   {
-    const idx = { i: 0 };
-    for (let g = 0; g < geo.groupCount; g++) {
-      const grp = geo.groups[g];
-      const gd: GroupDesc = Ext4GroupDesc.zero();
-      setBlockBitmap(gd, grp.blockBitmap);
-      setInodeBitmap(gd, grp.inodeBitmap);
-      setInodeTable(gd, grp.inodeTable);
-      const { bitmap, usedCount } = blockBitmapOf(g, idx);
-      const freeB = grp.blocks - usedCount;
+    const cur = { i: 0 };
+    const runs: number[] = [];
+    // Checksums of the bitmaps shared by many groups: a full group whose
+    // used blocks are one run from its start (or none), keyed by that run's
+    // length; an inode bitmap with no inode in use.
+    const prefixCsum = new Map<number, number>();
+    let emptyInodeCsum = -1;
+    for (let g = 0; g < groupCount; g++) {
+      groupRuns(g, cur, runs);
+      const blocks = groupBlocks(geo, g);
+      let usedCount = 0;
+      for (let k = 0; k < runs.length; k += 2) usedCount += runs[k + 1] - runs[k];
+      const freeB = blocks - usedCount;
       const ui = usedInGroup(g);
-      setFreeBlocksCountGd(gd, freeB);
-      setFreeInodesCountGd(gd, ipg - ui);
-      setUsedDirsCount(gd, dirsInGroup[g]);
+      groupFreeBlocks[g] = freeB;
       freeBlocksTotal += freeB;
       freeInodesTotal += ipg - ui;
       let flags = 0;
       if (groupCsum) {
         if (ui === 0) flags |= BG_INODE_UNINIT;
-        if (g !== lastGroup && equalBytes(bitmap, initBitmapOf(g))) flags |= BG_BLOCK_UNINIT;
+        if (g !== lastGroup && isInitShape(g, runs)) flags |= BG_BLOCK_UNINIT;
         if (ui > 0 || options.zeroInodeTables) flags |= BG_INODE_ZEROED;
-        setItableUnused(gd, ipg - ui);
       }
-      gd.bg_flags = flags;
-      if (metadataCsum) {
-        setBlockBitmapCsum(csumSeed, gd, geo.descSize, bitmap.subarray(0, bpg / 8));
-        setInodeBitmapCsum(csumSeed, gd, geo.descSize, inodeBitmapOf(g).subarray(0, ipg / 8));
+      groupFlags[g] = flags;
+      if (bbCsums && ibCsums) {
+        const shared = blocks === bpg && (runs.length === 0 || (runs.length === 2 && runs[0] === 0));
+        const key = runs.length === 0 ? 0 : runs[1];
+        let c = shared ? prefixCsum.get(key) : undefined;
+        if (c === undefined) {
+          c = computeBitmapCsum(csumSeed, bitmapFromRuns(runs, blocks).subarray(0, bpg / 8));
+          if (shared) prefixCsum.set(key, c);
+        }
+        bbCsums[g] = c;
+        if (ui === 0 && emptyInodeCsum >= 0) ibCsums[g] = emptyInodeCsum;
+        else {
+          const ic = computeBitmapCsum(csumSeed, inodeBitmapOf(g).subarray(0, ipg / 8));
+          if (ui === 0) emptyInodeCsum = ic;
+          ibCsums[g] = ic;
+        }
       }
-      gds.push(gd);
     }
   }
   const writesInodeTable = (g: number) => !groupCsum || usedInGroup(g) > 0 || !!options.zeroInodeTables;
@@ -783,13 +823,33 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     if (metadataCsum) setSuperBlockCsum(raw);
     return raw;
   };
+  /** The group descriptor table, encoded from the per-group arrays through one reused value. */
   const gdtBytes = (): Uint8Array => {
     const buf = new Uint8Array(geo.gdtBlocks * B);
-    gds.forEach((gd, g) => {
+    const gd: GroupDesc = Ext4GroupDesc.zero();
+    for (let g = 0; g < groupCount; g++) {
+      const ui = usedInGroup(g);
+      setBlockBitmap(gd, geo.blockBitmaps[g]);
+      setInodeBitmap(gd, geo.inodeBitmaps[g]);
+      setInodeTable(gd, geo.inodeTables[g]);
+      setFreeBlocksCountGd(gd, groupFreeBlocks[g]);
+      setFreeInodesCountGd(gd, ipg - ui);
+      setUsedDirsCount(gd, dirsOf(g));
+      if (groupCsum) setItableUnused(gd, ipg - ui);
+      gd.bg_flags = groupFlags[g];
+      if (bbCsums && ibCsums) {
+        // As setBlockBitmapCsum / setInodeBitmapCsum (src/ext4/csum.ts).
+        const bc = bbCsums[g];
+        const ic = ibCsums[g];
+        gd.bg_block_bitmap_csum_lo = bc & 0xffff;
+        gd.bg_block_bitmap_csum_hi = geo.descSize >= BG_BLOCK_BITMAP_CSUM_HI_END ? bc >>> 16 : 0;
+        gd.bg_inode_bitmap_csum_lo = ic & 0xffff;
+        gd.bg_inode_bitmap_csum_hi = geo.descSize >= BG_INODE_BITMAP_CSUM_HI_END ? ic >>> 16 : 0;
+      }
       const off = g * geo.descSize;
       encodeGroupDesc(gd, buf, off, geo.descSize);
       if (groupCsum) setGroupDescCsum(sb, csumSeed, g, buf.subarray(off, off + geo.descSize));
-    });
+    }
     return buf;
   };
   void sbCsumSeed;
@@ -841,38 +901,40 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   };
 
   // ---- group metadata pieces ------------------------------------------
-  let gdtCache: Uint8Array | null = null;
-  const gdt = () => (gdtCache ??= gdtBytes());
-  for (let g = 0; g < geo.groupCount; g++) {
-    const grp = geo.groups[g];
-    if (grp.hasSuper) {
+  // Made at emission, one flex group at a time, and merged in offset order
+  // with the other pieces: a huge filesystem never holds a piece (or a
+  // closure) per group.
+  const groupPieces = (g: number, into: Piece[], gdt: () => Uint8Array): void => {
+    const first = groupFirst(geo, g);
+    if (groupHasSuper(g)) {
       if (g === 0) {
         // Boot block area and primary superblock, zeros around them.
-        pieces.push({
+        into.push({
           off: 0, len: (geo.firstDataBlock + 1) * B, kind: 'gen',
           gen: () => { const b = new Uint8Array((geo.firstDataBlock + 1) * B); b.set(encodeSb(0), 1024); return b; },
         });
       } else {
-        pieces.push({ off: blockOff(grp.first), len: B, kind: 'gen', gen: () => { const b = new Uint8Array(B); b.set(encodeSb(g)); return b; } });
+        into.push({ off: blockOff(first), len: B, kind: 'gen', gen: () => { const b = new Uint8Array(B); b.set(encodeSb(g)); return b; } });
       }
-      pieces.push({ off: blockOff(grp.first + 1), len: geo.gdtBlocks * B, kind: 'gen', gen: gdt });
+      into.push({ off: blockOff(first + 1), len: geo.gdtBlocks * B, kind: 'gen', gen: gdt });
     }
     // Bitmaps of BLOCK_UNINIT / INODE_UNINIT groups are never read (the
     // kernel's ext4_init_block_bitmap and e2fsprogs' read_bitmaps compute
     // them), so they are not written, as ext2fs_write_bitmaps skips them.
-    if (!(gds[g].bg_flags & BG_BLOCK_UNINIT)) {
-      pieces.push({ off: blockOff(grp.blockBitmap), len: B, kind: 'gen', gen: () => blockBitmapOf(g, { i: lowerBound(used, grp.first) }).bitmap });
+    if (!(groupFlags[g] & BG_BLOCK_UNINIT)) {
+      into.push({ off: blockOff(geo.blockBitmaps[g]), len: B, kind: 'gen', gen: () => blockBitmapOf(g) });
     }
-    if (!(gds[g].bg_flags & BG_INODE_UNINIT)) {
-      pieces.push({ off: blockOff(grp.inodeBitmap), len: B, kind: 'gen', gen: () => inodeBitmapOf(g) });
+    if (!(groupFlags[g] & BG_INODE_UNINIT)) {
+      into.push({ off: blockOff(geo.inodeBitmaps[g]), len: B, kind: 'gen', gen: () => inodeBitmapOf(g) });
     }
     const ui = usedInGroup(g);
     const firstIno = g * ipg + 1;
     const itBytes = geo.inodeTableBlocks * B;
     const usedBytes = Math.ceil((ui * geo.inodeSize) / B) * B;
+    const table = blockOff(geo.inodeTables[g]);
     if (usedBytes > 0) {
-      pieces.push({
-        off: blockOff(grp.inodeTable), len: usedBytes, kind: 'gen',
+      into.push({
+        off: table, len: usedBytes, kind: 'gen',
         gen: () => {
           const b = new Uint8Array(usedBytes);
           for (let k = 0; k < ui; k++) {
@@ -884,8 +946,41 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       });
     }
     if (writesInodeTable(g) && itBytes > usedBytes) {
-      pieces.push({ off: blockOff(grp.inodeTable) + usedBytes, len: itBytes - usedBytes, kind: 'zero' });
+      into.push({ off: table + usedBytes, len: itBytes - usedBytes, kind: 'zero' });
     }
+  };
+  /** Group metadata pieces in offset order, adjacent zero ranges joined. */
+  function* allGroupPieces(): Generator<Piece> {
+    const window = 1 << geo.logGroupsPerFlex;
+    // One GDT encoding per emission, shared by its copies (put copies it).
+    let gdtCache: Uint8Array | null = null;
+    const gdt = () => (gdtCache ??= gdtBytes());
+    let pending: Piece[] = [];
+    for (let g0 = 0; g0 < groupCount; g0 += window) {
+      for (let g = g0; g < Math.min(groupCount, g0 + window); g++) groupPieces(g, pending, gdt);
+      // Everything of later windows lies at or after their first block.
+      const bound = g0 + window < groupCount ? blockOff(groupFirst(geo, g0 + window)) : Infinity;
+      pending.sort((x, y) => x.off - y.off);
+      let k = 0;
+      while (k < pending.length && pending[k].off < bound) {
+        const p = pending[k++];
+        // Inode tables of consecutive groups (zeroInodeTables): one zero range.
+        while (p.kind === 'zero' && k < pending.length && pending[k].kind === 'zero' && pending[k].off === p.off + p.len && pending[k].off < bound) {
+          p.len += pending[k++].len;
+        }
+        yield p;
+      }
+      pending = pending.slice(k);
+    }
+  }
+  /** The planned pieces and the group metadata, merged in offset order. */
+  function* allPieces(): Generator<Piece> {
+    let i = 0;
+    for (const gp of allGroupPieces()) {
+      while (i < pieces.length && pieces[i].off < gp.off) yield pieces[i++];
+      yield gp;
+    }
+    while (i < pieces.length) yield pieces[i++];
   }
 
   pieces.sort((a, b) => a.off - b.off);
@@ -907,7 +1002,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       let files = 0;
       let prevEnd = 0;
       try {
-        for (const p of pieces) {
+        for (const p of allPieces()) {
           if (p.off < prevEnd) throw new DiskwrightError('EXT4_INTERNAL_OVERLAP', `ext4 plan: overlapping writes at ${p.off}`, { offset: p.off });
           prevEnd = p.off + p.len;
           switch (p.kind) {
@@ -937,12 +1032,6 @@ function setBits(bm: Uint8Array, from: number, to: number): void {
   while (i < to && i % 8 !== 0) { bm[i >> 3] |= 1 << (i & 7); i++; }
   while (i + 8 <= to) { bm[i >> 3] = 0xff; i += 8; }
   while (i < to) { bm[i >> 3] |= 1 << (i & 7); i++; }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function lowerBound(runs: Run[], block: number): number {

@@ -27,6 +27,7 @@ export interface GeometryOptions {
   resizeInode?: boolean;
 }
 
+/** One group's layout (groupLayout(); the geometry itself keeps it in typed arrays). */
 export interface GroupLayout {
   group: number;
   /** First block of the group. */
@@ -58,7 +59,28 @@ export interface Ext4Geometry {
   reservedBlocks: number;
   logGroupsPerFlex: number;
   journalBlocks: number;
-  groups: GroupLayout[];
+  /**
+   * Per group, the block of its block bitmap, inode bitmap and inode table:
+   * 24 bytes a group (a 64 TiB filesystem has 524,288 groups), no object each.
+   */
+  blockBitmaps: Float64Array;
+  inodeBitmaps: Float64Array;
+  inodeTables: Float64Array;
+  /** Groups holding a superblock and GDT copy (sparse_super), ascending. */
+  superGroups: number[];
+  /** Blocks of superblock + GDT + reserved GDT in each of those groups. */
+  superBlocks: number;
+}
+
+/**
+ * The largest filesystem diskwright writes: mke2fs turns meta_bg on when the
+ * GDT and its reserved blocks take more than 3/4 of a group
+ * (ext2fs_initialize), and diskwright does not write meta_bg. With 4 KiB
+ * blocks and 64bit that is 1,572,864 groups (192 TiB); without 64bit,
+ * 2^32 blocks (16 TiB with 4 KiB blocks), as mke2fs refuses more.
+ */
+export function maxGdtBlocks(blockSize: number): number {
+  return (blockSize * 8 * 3) / 4;
 }
 
 /** ext2fs_bg_has_super() with sparse_super: groups 0, 1 and powers of 3, 5, 7. */
@@ -117,9 +139,16 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
   const firstDataBlock = blockSize === 1024 ? 1 : 0;
   const blocksPerGroup = blockSize * 8;
   const descSize = o.is64bit === false ? 32 : 64;
+  if (!(o.size >= 0) || !Number.isSafeInteger(Math.floor(o.size))) {
+    fail('EXT4_OPTION_INVALID', `size ${o.size} is not a byte count`, { field: 'size', actual: o.size });
+  }
   let blocksCount = Math.floor(o.size / blockSize);
-  if (!o.is64bit && o.is64bit !== undefined && blocksCount > 0xffffffff) blocksCount = 0xffffffff;
-  if (blocksCount > 2 ** 48) blocksCount = 2 ** 48;
+  // mke2fs: "Size of device … too big to be expressed in 32 bits" without 64bit.
+  if (o.is64bit === false && blocksCount > 0xffffffff) {
+    fail('EXT4_TOO_BIG', `${o.size} bytes is more than 2^32 blocks of ${blockSize} bytes; ext4 needs the 64bit feature for that`, {
+      field: 'size', actual: o.size, expected: 0xffffffff * blockSize,
+    });
+  }
   if (blocksCount < 64) {
     fail('EXT4_TOO_SMALL', `${o.size} bytes is too small for an ext4 filesystem`, { field: 'size', actual: o.size, expected: 64 * blockSize });
   }
@@ -147,16 +176,27 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
     rsvGdt = o.reservedGdtBlocks
       ?? (o.resizeInode && blocksCount <= 0xffffffff ? defaultReservedGdtBlocks(blockSize, blocksCount, firstDataBlock, descSize, gdtBlocks) : 0);
     let inodes = o.inodes ?? Math.floor((blocksCount * blockSize) / inodeRatio);
+    // mke2fs (PRS): a ratio that asks for more than 2^32 - 1 inodes gets
+    // 2^32 - 1 with 64bit.
+    if (o.inodes === undefined && inodes > 0xffffffff && o.is64bit !== false) inodes = 0xffffffff;
     if (inodes < 16) inodes = 16;
-    let ipg = divCeil(inodes, groupCount);
-    if (ipg < 16) ipg = 16;
+    let ipg0 = divCeil(inodes, groupCount);
+    if (ipg0 < 16) ipg0 = 16;
     const maxIpg = Math.min(blockSize * 8, 65536 - (blockSize / inodeSize));
-    if (ipg > maxIpg) ipg = maxIpg;
-    let itb = divCeil(ipg * inodeSize, blockSize);
-    ipg = Math.floor((itb * blockSize) / inodeSize);
-    ipg &= ~7;
-    if (ipg > maxIpg) ipg = maxIpg & ~7;
-    itb = divCeil(ipg * inodeSize, blockSize);
+    if (ipg0 > maxIpg) ipg0 = maxIpg;
+    let ipg = 0;
+    let itb = 0;
+    // ext2fs_initialize's ipg_retry: round up to fill the inode table
+    // blocks, then step down while the count passes 2^32 - 1 (at most one
+    // block's worth of inodes, so a few steps).
+    for (; ipg0 >= 16; ipg0--) {
+      itb = divCeil(ipg0 * inodeSize, blockSize);
+      ipg = Math.floor((itb * blockSize) / inodeSize);
+      ipg &= ~7;
+      if (ipg > maxIpg) ipg = maxIpg & ~7;
+      itb = divCeil(ipg * inodeSize, blockSize);
+      if (ipg * groupCount <= 0xffffffff) break;
+    }
     inodesPerGroup = ipg;
     inodeTableBlocks = itb;
     if (ipg * groupCount > 0xffffffff) {
@@ -176,64 +216,67 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
     fail('EXT4_TOO_SMALL', `${o.size} bytes is too small for an ext4 filesystem`, { field: 'size', actual: o.size });
   }
 
-  const groups: GroupLayout[] = [];
-  for (let g = 0; g < groupCount; g++) {
-    const first = firstDataBlock + g * blocksPerGroup;
-    const blocks = Math.min(blocksPerGroup, blocksCount - first);
-    const hasSuper = groupHasSuper(g);
-    const superBlocks = hasSuper ? 1 + gdtBlocks + rsvGdt : 0;
-    groups.push({ group: g, first, blocks, hasSuper, superBlocks, blockBitmap: 0, inodeBitmap: 0, inodeTable: 0 });
+  // Before anything in proportion to the group count is allocated.
+  if (gdtBlocks + rsvGdt > maxGdtBlocks(blockSize)) {
+    const maxGroups = Math.floor(maxGdtBlocks(blockSize) * blockSize / descSize);
+    fail('EXT4_TOO_BIG', `${o.size} bytes needs ${groupCount} block groups; without meta_bg (which diskwright does not write) `
+      + `the descriptors of at most ${maxGroups} fit in a group of ${blockSize}-byte blocks`, {
+      field: 'size', actual: o.size, expected: maxGroups * blocksPerGroup * blockSize,
+    });
   }
+
+  const superBlocks = 1 + gdtBlocks + rsvGdt;
+  const superGroups = superGroupsBelow(groupCount);
+  const firstOf = (g: number) => firstDataBlock + g * blocksPerGroup;
+  const superOf = (g: number) => (groupHasSuper(g) ? superBlocks : 0);
+  const blockBitmaps = new Float64Array(groupCount);
+  const inodeBitmaps = new Float64Array(groupCount);
+  const inodeTables = new Float64Array(groupCount);
 
   // Bitmaps and inode tables. With flex_bg they are packed at the start of
   // each flex group's first group: all block bitmaps, then all inode
   // bitmaps, then all inode tables (ext2fs_allocate_group_table with
   // flexbg_offset); without it, each group holds its own after its backup.
-  const isReserved = (b: number): boolean => {
-    const g = Math.floor((b - firstDataBlock) / blocksPerGroup);
-    const grp = groups[g];
-    return !grp || b < grp.first + grp.superBlocks;
-  };
+  const tooSmall = (): never => fail('EXT4_TOO_SMALL', `${o.size} bytes cannot hold the group metadata`, { field: 'size', actual: o.size });
   const placeRun = (start: number, n: number): number => {
-    // first block ≥ start where n blocks in a row avoid superblock/GDT copies
+    // First block ≥ start where n blocks in a row avoid superblock/GDT
+    // copies: each pass moves past the first copy the run would touch.
     let s = start;
     for (let guard = 0; guard < groupCount + 2; guard++) {
-      let ok = true;
-      for (let b = s; b < s + n; b++) {
-        if (b >= blocksCount) fail('EXT4_TOO_SMALL', `${o.size} bytes cannot hold the group metadata`, { field: 'size', actual: o.size });
-        if (isReserved(b)) {
-          const g = Math.floor((b - firstDataBlock) / blocksPerGroup);
-          s = groups[g].first + groups[g].superBlocks;
-          ok = false;
-          break;
-        }
+      if (s + n > blocksCount) tooSmall();
+      let moved = false;
+      const g1 = Math.floor((s + n - 1 - firstDataBlock) / blocksPerGroup);
+      for (let g = Math.floor((s - firstDataBlock) / blocksPerGroup); g <= g1; g++) {
+        const end = firstOf(g) + superOf(g);
+        if (end > s && firstOf(g) < s + n) { s = end; moved = true; break; }
       }
-      if (ok) return s;
+      if (!moved) return s;
     }
-    return fail('EXT4_TOO_SMALL', `${o.size} bytes cannot hold the group metadata`, { field: 'size', actual: o.size });
+    return tooSmall();
   };
   if (flexSize > 1) {
     for (let f = 0; f * flexSize < groupCount; f++) {
       const g0 = f * flexSize;
       const n = Math.min(flexSize, groupCount - g0);
-      let cursor = groups[g0].first + groups[g0].superBlocks;
-      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); groups[g0 + i].blockBitmap = cursor++; }
-      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); groups[g0 + i].inodeBitmap = cursor++; }
+      let cursor = firstOf(g0) + superOf(g0);
+      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); blockBitmaps[g0 + i] = cursor++; }
+      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); inodeBitmaps[g0 + i] = cursor++; }
       for (let i = 0; i < n; i++) {
         cursor = placeRun(cursor, inodeTableBlocks);
-        groups[g0 + i].inodeTable = cursor;
+        inodeTables[g0 + i] = cursor;
         cursor += inodeTableBlocks;
       }
     }
   } else {
-    for (const grp of groups) {
-      const start = grp.first + grp.superBlocks;
-      if (start + 2 + inodeTableBlocks > grp.first + grp.blocks) {
-        fail('EXT4_TOO_SMALL', `group ${grp.group} cannot hold its metadata`, { field: 'size', actual: o.size });
+    for (let g = 0; g < groupCount; g++) {
+      const first = firstOf(g);
+      const start = first + superOf(g);
+      if (start + 2 + inodeTableBlocks > first + Math.min(blocksPerGroup, blocksCount - first)) {
+        fail('EXT4_TOO_SMALL', `group ${g} cannot hold its metadata`, { field: 'size', actual: o.size });
       }
-      grp.blockBitmap = start;
-      grp.inodeBitmap = start + 1;
-      grp.inodeTable = start + 2;
+      blockBitmaps[g] = start;
+      inodeBitmaps[g] = start + 1;
+      inodeTables[g] = start + 2;
     }
   }
 
@@ -260,6 +303,44 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
     reservedBlocks: Math.floor((blocksCount * reservedPercent) / 100),
     logGroupsPerFlex,
     journalBlocks,
-    groups,
+    blockBitmaps,
+    inodeBitmaps,
+    inodeTables,
+    superGroups,
+    superBlocks,
+  };
+}
+
+/** Groups below `count` that hold a superblock backup (sparse_super), ascending. */
+export function superGroupsBelow(count: number): number[] {
+  const out = new Set<number>();
+  if (count > 0) out.add(0);
+  if (count > 1) out.add(1);
+  for (const base of [3, 5, 7]) for (let n = base; n < count; n *= base) out.add(n);
+  return [...out].sort((a, b) => a - b);
+}
+
+/** First block of group `g`. */
+export function groupFirst(geo: Ext4Geometry, g: number): number {
+  return geo.firstDataBlock + g * geo.blocksPerGroup;
+}
+
+/** Blocks in group `g` (the last may be short). */
+export function groupBlocks(geo: Ext4Geometry, g: number): number {
+  return Math.min(geo.blocksPerGroup, geo.blocksCount - groupFirst(geo, g));
+}
+
+/** Blocks of the superblock/GDT copy at the start of group `g` (0 if it has none). */
+export function groupSuperBlocks(geo: Ext4Geometry, g: number): number {
+  return groupHasSuper(g) ? geo.superBlocks : 0;
+}
+
+/** Group `g`'s layout as one object (for callers that want one group; planning reads the arrays). */
+export function groupLayout(geo: Ext4Geometry, g: number): GroupLayout {
+  if (!(Number.isInteger(g) && g >= 0 && g < geo.groupCount)) throw new RangeError(`group ${g} of ${geo.groupCount}`);
+  const hasSuper = groupHasSuper(g);
+  return {
+    group: g, first: groupFirst(geo, g), blocks: groupBlocks(geo, g), hasSuper, superBlocks: hasSuper ? geo.superBlocks : 0,
+    blockBitmap: geo.blockBitmaps[g], inodeBitmap: geo.inodeBitmaps[g], inodeTable: geo.inodeTables[g],
   };
 }
