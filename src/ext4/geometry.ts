@@ -83,6 +83,14 @@ export function maxGdtBlocks(blockSize: number): number {
   return (blockSize * 8 * 3) / 4;
 }
 
+function tooBig(size: number, blockSize: number, descSize: number): never {
+  const maxGroups = Math.floor((maxGdtBlocks(blockSize) * blockSize) / descSize);
+  return fail('EXT4_TOO_BIG', `${size} bytes is more than the ${maxGroups} block groups whose descriptors fit in a group of `
+    + `${blockSize}-byte blocks; past that mke2fs uses meta_bg, which diskwright does not write`, {
+    field: 'size', actual: size, expected: maxGroups * blockSize * 8 * blockSize,
+  });
+}
+
 /** ext2fs_bg_has_super() with sparse_super: groups 0, 1 and powers of 3, 5, 7. */
 export function groupHasSuper(group: number): boolean {
   if (group <= 1) return true;
@@ -139,7 +147,7 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
   const firstDataBlock = blockSize === 1024 ? 1 : 0;
   const blocksPerGroup = blockSize * 8;
   const descSize = o.is64bit === false ? 32 : 64;
-  if (!(o.size >= 0) || !Number.isSafeInteger(Math.floor(o.size))) {
+  if (!(o.size >= 0 && Number.isFinite(o.size))) {
     fail('EXT4_OPTION_INVALID', `size ${o.size} is not a byte count`, { field: 'size', actual: o.size });
   }
   let blocksCount = Math.floor(o.size / blockSize);
@@ -149,6 +157,11 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
       field: 'size', actual: o.size, expected: 0xffffffff * blockSize,
     });
   }
+  // The bound checked below once the geometry is known, here with one group
+  // to spare for the trimming of a short last group: nothing is computed
+  // for a size far past it.
+  const roughGroups = divCeil(blocksCount - firstDataBlock, blocksPerGroup) - 1;
+  if (divCeil(roughGroups * descSize, blockSize) > maxGdtBlocks(blockSize)) tooBig(o.size, blockSize, descSize);
   if (blocksCount < 64) {
     fail('EXT4_TOO_SMALL', `${o.size} bytes is too small for an ext4 filesystem`, { field: 'size', actual: o.size, expected: 64 * blockSize });
   }
@@ -217,13 +230,7 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
   }
 
   // Before anything in proportion to the group count is allocated.
-  if (gdtBlocks + rsvGdt > maxGdtBlocks(blockSize)) {
-    const maxGroups = Math.floor(maxGdtBlocks(blockSize) * blockSize / descSize);
-    fail('EXT4_TOO_BIG', `${o.size} bytes needs ${groupCount} block groups; without meta_bg (which diskwright does not write) `
-      + `the descriptors of at most ${maxGroups} fit in a group of ${blockSize}-byte blocks`, {
-      field: 'size', actual: o.size, expected: maxGroups * blocksPerGroup * blockSize,
-    });
-  }
+  if (gdtBlocks + rsvGdt > maxGdtBlocks(blockSize)) tooBig(o.size, blockSize, descSize);
 
   const superBlocks = 1 + gdtBlocks + rsvGdt;
   const superGroups = superGroupsBelow(groupCount);
