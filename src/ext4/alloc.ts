@@ -4,7 +4,7 @@
 // is as contiguous as the metadata allows and the used set stays a short
 // list of runs (memory in proportion to the files, not to the size).
 import { fail } from '../errors.js';
-import { groupFirst, groupSuperBlocks, type Ext4Geometry } from './geometry.js';
+import { groupFirst, groupPlacer, groupSuperBlocks, type Ext4Geometry } from './geometry.js';
 
 export interface Run {
   start: number;
@@ -25,14 +25,15 @@ export function metadataRuns(geo: Ext4Geometry): Run[] {
   };
   if (geo.firstDataBlock > 0) append({ start: 0, len: geo.firstDataBlock });
   const window = 1 << geo.logGroupsPerFlex;
+  const place = groupPlacer(geo);
   let pending: Run[] = [];
   for (let g0 = 0; g0 < geo.groupCount; g0 += window) {
     for (let g = g0; g < Math.min(geo.groupCount, g0 + window); g++) {
       const sb = groupSuperBlocks(geo, g);
       if (sb > 0) pending.push({ start: groupFirst(geo, g), len: sb });
-      pending.push({ start: geo.blockBitmaps[g], len: 1 });
-      pending.push({ start: geo.inodeBitmaps[g], len: 1 });
-      pending.push({ start: geo.inodeTables[g], len: geo.inodeTableBlocks });
+      pending.push({ start: place.blockBitmap(g), len: 1 });
+      pending.push({ start: place.inodeBitmap(g), len: 1 });
+      pending.push({ start: place.inodeTable(g), len: geo.inodeTableBlocks });
     }
     // Everything of later windows lies at or after their first block.
     const bound = g0 + window < geo.groupCount ? groupFirst(geo, g0 + window) : Infinity;

@@ -12,7 +12,7 @@ import { sortedChildren, type DirNode, type FileTree, type Timestamp, type TreeN
 import { deriveBytes, deriveUuid } from '../codec/derive.js';
 import { decodeUuid, encodeUuid } from '../codec/guid.js';
 import { crc32cRaw } from '../codec/crc.js';
-import { computeGeometry, groupBlocks, groupFirst, groupHasSuper, type Ext4Geometry } from './geometry.js';
+import { computeGeometry, groupBlocks, groupFirst, groupHasSuper, groupPlacer, type Ext4Geometry, type GroupPlacer } from './geometry.js';
 import { BlockAllocator, mergeRuns, metadataRuns, type Run } from './alloc.js';
 import { buildDirectory, cmpBytes, type DirEntryIn } from './build-dir.js';
 import { buildJournalSuperBlock } from './journal-build.js';
@@ -641,10 +641,11 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
 
   // ---- groups: counts, flags, bitmaps' checksums ----------------------
   // Per group, only what the descriptors need and cannot be recomputed
-  // cheaply is kept, in typed arrays (9 bytes a group, 17 with
-  // metadata_csum); descriptors and bitmaps are encoded at emission. A group
-  // that holds nothing costs no object and no bitmap: its bitmap is one of
-  // a few shapes whose checksums are computed once.
+  // cheaply is kept, in typed arrays (3 bytes a group, 11 with
+  // metadata_csum); where bitmaps and tables lie is recomputed one flex
+  // group at a time (groupPlacer), and descriptors and bitmaps are encoded
+  // at emission. A group that holds nothing costs no object and no bitmap:
+  // its bitmap is one of a few shapes whose checksums are computed once.
   const used = mergeRuns([...meta.map((r) => ({ ...r })), ...alloc.used.map((r) => ({ ...r }))]);
   const ipg = geo.inodesPerGroup;
   const bpg = geo.blocksPerGroup;
@@ -685,15 +686,16 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
    * group's merged used runs (groupRuns); compared as merged run lists.
    */
   const initRuns: number[] = [];
+  const planPlace = groupPlacer(geo);
   const isInitShape = (g: number, runs: number[]): boolean => {
     const first = groupFirst(geo, g);
     const blocks = groupBlocks(geo, g);
     const own: Array<[number, number]> = [];
     if (groupHasSuper(g)) own.push([0, geo.superBlocks]);
     const add = (b: number, n: number) => { if (b >= first && b + n <= first + blocks) own.push([b - first, b - first + n]); };
-    add(geo.blockBitmaps[g], 1);
-    add(geo.inodeBitmaps[g], 1);
-    add(geo.inodeTables[g], geo.inodeTableBlocks);
+    add(planPlace.blockBitmap(g), 1);
+    add(planPlace.inodeBitmap(g), 1);
+    add(planPlace.inodeTable(g), geo.inodeTableBlocks);
     own.sort((x, y) => x[0] - y[0]);
     initRuns.length = 0;
     for (const [s0, e0] of own) {
@@ -714,7 +716,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   };
 
   const groupFlags = new Uint8Array(groupCount);
-  const groupFreeBlocks = new Uint32Array(groupCount);
+  const groupFreeBlocks = new Uint16Array(groupCount); // at most blocks per group: 8 × 4096
   const bbCsums = metadataCsum ? new Uint32Array(groupCount) : null;
   const ibCsums = metadataCsum ? new Uint32Array(groupCount) : null;
   let freeBlocksTotal = 0;
@@ -827,11 +829,12 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   const gdtBytes = (): Uint8Array => {
     const buf = new Uint8Array(geo.gdtBlocks * B);
     const gd: GroupDesc = Ext4GroupDesc.zero();
+    const place = groupPlacer(geo);
     for (let g = 0; g < groupCount; g++) {
       const ui = usedInGroup(g);
-      setBlockBitmap(gd, geo.blockBitmaps[g]);
-      setInodeBitmap(gd, geo.inodeBitmaps[g]);
-      setInodeTable(gd, geo.inodeTables[g]);
+      setBlockBitmap(gd, place.blockBitmap(g));
+      setInodeBitmap(gd, place.inodeBitmap(g));
+      setInodeTable(gd, place.inodeTable(g));
       setFreeBlocksCountGd(gd, groupFreeBlocks[g]);
       setFreeInodesCountGd(gd, ipg - ui);
       setUsedDirsCount(gd, dirsOf(g));
@@ -904,7 +907,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   // Made at emission, one flex group at a time, and merged in offset order
   // with the other pieces: a huge filesystem never holds a piece (or a
   // closure) per group.
-  const groupPieces = (g: number, into: Piece[], gdt: () => Uint8Array): void => {
+  const groupPieces = (g: number, into: Piece[], gdt: () => Uint8Array, place: GroupPlacer): void => {
     const first = groupFirst(geo, g);
     if (groupHasSuper(g)) {
       if (g === 0) {
@@ -922,16 +925,16 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     // kernel's ext4_init_block_bitmap and e2fsprogs' read_bitmaps compute
     // them), so they are not written, as ext2fs_write_bitmaps skips them.
     if (!(groupFlags[g] & BG_BLOCK_UNINIT)) {
-      into.push({ off: blockOff(geo.blockBitmaps[g]), len: B, kind: 'gen', gen: () => blockBitmapOf(g) });
+      into.push({ off: blockOff(place.blockBitmap(g)), len: B, kind: 'gen', gen: () => blockBitmapOf(g) });
     }
     if (!(groupFlags[g] & BG_INODE_UNINIT)) {
-      into.push({ off: blockOff(geo.inodeBitmaps[g]), len: B, kind: 'gen', gen: () => inodeBitmapOf(g) });
+      into.push({ off: blockOff(place.inodeBitmap(g)), len: B, kind: 'gen', gen: () => inodeBitmapOf(g) });
     }
     const ui = usedInGroup(g);
     const firstIno = g * ipg + 1;
     const itBytes = geo.inodeTableBlocks * B;
     const usedBytes = Math.ceil((ui * geo.inodeSize) / B) * B;
-    const table = blockOff(geo.inodeTables[g]);
+    const table = blockOff(place.inodeTable(g));
     if (usedBytes > 0) {
       into.push({
         off: table, len: usedBytes, kind: 'gen',
@@ -955,9 +958,10 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     // One GDT encoding per emission, shared by its copies (put copies it).
     let gdtCache: Uint8Array | null = null;
     const gdt = () => (gdtCache ??= gdtBytes());
+    const place = groupPlacer(geo);
     let pending: Piece[] = [];
     for (let g0 = 0; g0 < groupCount; g0 += window) {
-      for (let g = g0; g < Math.min(groupCount, g0 + window); g++) groupPieces(g, pending, gdt);
+      for (let g = g0; g < Math.min(groupCount, g0 + window); g++) groupPieces(g, pending, gdt, place);
       // Everything of later windows lies at or after their first block.
       const bound = g0 + window < groupCount ? blockOff(groupFirst(geo, g0 + window)) : Infinity;
       pending.sort((x, y) => x.off - y.off);

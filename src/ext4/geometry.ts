@@ -59,13 +59,6 @@ export interface Ext4Geometry {
   reservedBlocks: number;
   logGroupsPerFlex: number;
   journalBlocks: number;
-  /**
-   * Per group, the block of its block bitmap, inode bitmap and inode table:
-   * 24 bytes a group (a 64 TiB filesystem has 524,288 groups), no object each.
-   */
-  blockBitmaps: Float64Array;
-  inodeBitmaps: Float64Array;
-  inodeTables: Float64Array;
   /** Groups holding a superblock and GDT copy (sparse_super), ascending. */
   superGroups: number[];
   /** Blocks of superblock + GDT + reserved GDT in each of those groups. */
@@ -234,58 +227,11 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
 
   const superBlocks = 1 + gdtBlocks + rsvGdt;
   const superGroups = superGroupsBelow(groupCount);
-  const firstOf = (g: number) => firstDataBlock + g * blocksPerGroup;
-  const superOf = (g: number) => (groupHasSuper(g) ? superBlocks : 0);
-  const blockBitmaps = new Float64Array(groupCount);
-  const inodeBitmaps = new Float64Array(groupCount);
-  const inodeTables = new Float64Array(groupCount);
-
-  // Bitmaps and inode tables. With flex_bg they are packed at the start of
-  // each flex group's first group: all block bitmaps, then all inode
-  // bitmaps, then all inode tables (ext2fs_allocate_group_table with
-  // flexbg_offset); without it, each group holds its own after its backup.
-  const tooSmall = (): never => fail('EXT4_TOO_SMALL', `${o.size} bytes cannot hold the group metadata`, { field: 'size', actual: o.size });
-  const placeRun = (start: number, n: number): number => {
-    // First block ≥ start where n blocks in a row avoid superblock/GDT
-    // copies: each pass moves past the first copy the run would touch.
-    let s = start;
-    for (let guard = 0; guard < groupCount + 2; guard++) {
-      if (s + n > blocksCount) tooSmall();
-      let moved = false;
-      const g1 = Math.floor((s + n - 1 - firstDataBlock) / blocksPerGroup);
-      for (let g = Math.floor((s - firstDataBlock) / blocksPerGroup); g <= g1; g++) {
-        const end = firstOf(g) + superOf(g);
-        if (end > s && firstOf(g) < s + n) { s = end; moved = true; break; }
-      }
-      if (!moved) return s;
-    }
-    return tooSmall();
-  };
-  if (flexSize > 1) {
-    for (let f = 0; f * flexSize < groupCount; f++) {
-      const g0 = f * flexSize;
-      const n = Math.min(flexSize, groupCount - g0);
-      let cursor = firstOf(g0) + superOf(g0);
-      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); blockBitmaps[g0 + i] = cursor++; }
-      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); inodeBitmaps[g0 + i] = cursor++; }
-      for (let i = 0; i < n; i++) {
-        cursor = placeRun(cursor, inodeTableBlocks);
-        inodeTables[g0 + i] = cursor;
-        cursor += inodeTableBlocks;
-      }
-    }
-  } else {
-    for (let g = 0; g < groupCount; g++) {
-      const first = firstOf(g);
-      const start = first + superOf(g);
-      if (start + 2 + inodeTableBlocks > first + Math.min(blocksPerGroup, blocksCount - first)) {
-        fail('EXT4_TOO_SMALL', `group ${g} cannot hold its metadata`, { field: 'size', actual: o.size });
-      }
-      blockBitmaps[g] = start;
-      inodeBitmaps[g] = start + 1;
-      inodeTables[g] = start + 2;
-    }
-  }
+  // Every group's bitmaps and inode table must find room (EXT4_TOO_SMALL
+  // otherwise); placed here once to check, and again by groupPlacer() for
+  // whoever needs the blocks: nothing is kept per group.
+  const place = placer({ firstDataBlock, blocksPerGroup, blocksCount, groupCount, superBlocks, inodeTableBlocks, logGroupsPerFlex }, o.size);
+  for (let g = 0; g < groupCount; g += flexSize) place(g);
 
   let journalBlocks = o.journalBlocks ?? defaultJournalBlocks(blocksCount);
   if (journalBlocks < 0) journalBlocks = 0;
@@ -310,11 +256,95 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
     reservedBlocks: Math.floor((blocksCount * reservedPercent) / 100),
     logGroupsPerFlex,
     journalBlocks,
-    blockBitmaps,
-    inodeBitmaps,
-    inodeTables,
     superGroups,
     superBlocks,
+  };
+}
+
+type PlacerGeometry = Pick<Ext4Geometry, 'firstDataBlock' | 'blocksPerGroup' | 'blocksCount' | 'groupCount' | 'superBlocks' | 'inodeTableBlocks' | 'logGroupsPerFlex'>;
+
+/**
+ * Bitmaps and inode tables. With flex_bg they are packed at the start of
+ * each flex group's first group: all block bitmaps, then all inode bitmaps,
+ * then all inode tables (ext2fs_allocate_group_table with flexbg_offset);
+ * without it, each group holds its own after its backup. `place(g)` lays out
+ * g's flex group into three arrays of 16 (the last one computed is kept, so
+ * visiting groups in order costs one layout per flex group).
+ */
+function placer(geo: PlacerGeometry, size: number): (g: number) => { first: number; bb: Float64Array; ib: Float64Array; it: Float64Array } {
+  const { firstDataBlock, blocksPerGroup, blocksCount, groupCount, superBlocks, inodeTableBlocks } = geo;
+  const flexSize = 1 << geo.logGroupsPerFlex;
+  const firstOf = (g: number) => firstDataBlock + g * blocksPerGroup;
+  const superOf = (g: number) => (groupHasSuper(g) ? superBlocks : 0);
+  const tooSmall = (): never => fail('EXT4_TOO_SMALL', `${size} bytes cannot hold the group metadata`, { field: 'size', actual: size });
+  const placeRun = (start: number, n: number): number => {
+    // First block ≥ start where n blocks in a row avoid superblock/GDT
+    // copies: each pass moves past the first copy the run would touch.
+    let s = start;
+    for (let guard = 0; guard < groupCount + 2; guard++) {
+      if (s + n > blocksCount) tooSmall();
+      let moved = false;
+      const g1 = Math.floor((s + n - 1 - firstDataBlock) / blocksPerGroup);
+      for (let g = Math.floor((s - firstDataBlock) / blocksPerGroup); g <= g1; g++) {
+        const end = firstOf(g) + superOf(g);
+        if (end > s && firstOf(g) < s + n) { s = end; moved = true; break; }
+      }
+      if (!moved) return s;
+    }
+    return tooSmall();
+  };
+  const out = { first: -1, bb: new Float64Array(flexSize), ib: new Float64Array(flexSize), it: new Float64Array(flexSize) };
+  return (g: number) => {
+    const g0 = g - (g % flexSize);
+    if (out.first === g0) return out;
+    const n = Math.min(flexSize, groupCount - g0);
+    if (flexSize > 1) {
+      let cursor = firstOf(g0) + superOf(g0);
+      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); out.bb[i] = cursor++; }
+      for (let i = 0; i < n; i++) { cursor = placeRun(cursor, 1); out.ib[i] = cursor++; }
+      for (let i = 0; i < n; i++) {
+        cursor = placeRun(cursor, inodeTableBlocks);
+        out.it[i] = cursor;
+        cursor += inodeTableBlocks;
+      }
+    } else {
+      const first = firstOf(g0);
+      const start = first + superOf(g0);
+      if (start + 2 + inodeTableBlocks > first + Math.min(blocksPerGroup, blocksCount - first)) {
+        fail('EXT4_TOO_SMALL', `group ${g0} cannot hold its metadata`, { field: 'size', actual: size });
+      }
+      out.bb[0] = start;
+      out.ib[0] = start + 1;
+      out.it[0] = start + 2;
+    }
+    out.first = g0;
+    return out;
+  };
+}
+
+/** Where each group's block bitmap, inode bitmap and inode table lie. */
+export interface GroupPlacer {
+  blockBitmap(g: number): number;
+  inodeBitmap(g: number): number;
+  inodeTable(g: number): number;
+}
+
+/**
+ * A placer for `geo`, computing a flex group's layout when first asked and
+ * keeping only the last one: cheap for groups visited in order, and no
+ * memory per group (a 64 TiB filesystem has 524,288 groups).
+ */
+export function groupPlacer(geo: Ext4Geometry): GroupPlacer {
+  const place = placer(geo, geo.blocksCount * geo.blockSize);
+  const flexSize = 1 << geo.logGroupsPerFlex;
+  const at = (g: number) => {
+    if (!(Number.isInteger(g) && g >= 0 && g < geo.groupCount)) throw new RangeError(`group ${g} of ${geo.groupCount}`);
+    return place(g);
+  };
+  return {
+    blockBitmap: (g) => at(g).bb[g % flexSize],
+    inodeBitmap: (g) => at(g).ib[g % flexSize],
+    inodeTable: (g) => at(g).it[g % flexSize],
   };
 }
 
@@ -343,11 +373,10 @@ export function groupSuperBlocks(geo: Ext4Geometry, g: number): number {
 }
 
 /** Group `g`'s layout as one object (for callers that want one group; planning reads the arrays). */
-export function groupLayout(geo: Ext4Geometry, g: number): GroupLayout {
-  if (!(Number.isInteger(g) && g >= 0 && g < geo.groupCount)) throw new RangeError(`group ${g} of ${geo.groupCount}`);
+export function groupLayout(geo: Ext4Geometry, g: number, placer: GroupPlacer = groupPlacer(geo)): GroupLayout {
   const hasSuper = groupHasSuper(g);
   return {
     group: g, first: groupFirst(geo, g), blocks: groupBlocks(geo, g), hasSuper, superBlocks: hasSuper ? geo.superBlocks : 0,
-    blockBitmap: geo.blockBitmaps[g], inodeBitmap: geo.inodeBitmaps[g], inodeTable: geo.inodeTables[g],
+    blockBitmap: placer.blockBitmap(g), inodeBitmap: placer.inodeBitmap(g), inodeTable: placer.inodeTable(g),
   };
 }
