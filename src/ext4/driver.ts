@@ -2,7 +2,7 @@
 // spec ({ type: 'ext4', label, uuid, options: {…}, owner, contents }) and
 // plans the filesystem with planExt4; recognises ext2/3/4 on a disk with the
 // reader's probe. Errors name the JSON path.
-import { fail } from '../errors.js';
+import { DiskwrightError, fail } from '../errors.js';
 import type { FilesystemDriver, PlanArgs } from '../image/registry.js';
 import type { FilesystemPlan } from '../fs/types.js';
 import { isGuid } from '../codec/guid.js';
@@ -110,13 +110,21 @@ export function ext4OptionsFromSpec(spec: Record<string, unknown>, path: string)
 
 function planFromSpec(a: PlanArgs): FilesystemPlan {
   const opts = ext4OptionsFromSpec(a.spec, a.path);
-  return planExt4(a.tree, {
-    ...opts,
-    size: a.size,
-    seed: a.seed,
-    seedLabels: [a.partitionIndex],
-    time: a.defaultTime,
-  });
+  try {
+    return planExt4(a.tree, {
+      ...opts,
+      size: a.size,
+      seed: a.seed,
+      seedLabels: [a.partitionIndex],
+      time: a.defaultTime,
+    });
+  } catch (e) {
+    // A partition too large for ext4 as diskwright writes it: name the spec's path.
+    if (e instanceof DiskwrightError && e.code === 'EXT4_TOO_BIG') {
+      throw new DiskwrightError(e.code, `${a.path}: ${e.message}`, { ...e.data, path: a.path });
+    }
+    throw e;
+  }
 }
 
 export const ext4Driver: FilesystemDriver = {
