@@ -13,7 +13,7 @@ import { deriveBytes, deriveUuid } from '../codec/derive.js';
 import { decodeUuid, encodeUuid } from '../codec/guid.js';
 import { crc32cRaw } from '../codec/crc.js';
 import { computeGeometry, groupBlocks, groupFirst, groupHasSuper, groupPlacer, type Ext4Geometry, type GroupPlacer } from './geometry.js';
-import { BlockAllocator, mergeRuns, metadataRuns, type Run } from './alloc.js';
+import { BlockAllocator, metadataRuns, type Run } from './alloc.js';
 import { buildDirectory, cmpBytes, type DirEntryIn } from './build-dir.js';
 import { buildJournalSuperBlock } from './journal-build.js';
 import {
@@ -646,7 +646,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   // group at a time (groupPlacer), and descriptors and bitmaps are encoded
   // at emission. A group that holds nothing costs no object and no bitmap:
   // its bitmap is one of a few shapes whose checksums are computed once.
-  const used = mergeRuns([...meta.map((r) => ({ ...r })), ...alloc.used.map((r) => ({ ...r }))]);
+  const used = unionRuns(meta, alloc.used);
   const ipg = geo.inodesPerGroup;
   const bpg = geo.blocksPerGroup;
   const groupCount = geo.groupCount;
@@ -1036,6 +1036,25 @@ function setBits(bm: Uint8Array, from: number, to: number): void {
   while (i < to && i % 8 !== 0) { bm[i >> 3] |= 1 << (i & 7); i++; }
   while (i + 8 <= to) { bm[i >> 3] = 0xff; i += 8; }
   while (i < to) { bm[i >> 3] |= 1 << (i & 7); i++; }
+}
+
+/**
+ * Two sorted run lists as one, sorted and merged (what mergeRuns gives for
+ * their concatenation), in one pass and without copying the inputs: with
+ * flex_bg off there is a metadata run per group.
+ */
+function unionRuns(a: readonly Run[], b: readonly Run[]): Run[] {
+  const out: Run[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const r = j >= b.length || (i < a.length && a[i].start <= b[j].start) ? a[i++] : b[j++];
+    if (r.len <= 0) continue;
+    const last = out[out.length - 1];
+    if (last && r.start <= last.start + last.len) last.len = Math.max(last.len, r.start + r.len - last.start);
+    else out.push({ start: r.start, len: r.len });
+  }
+  return out;
 }
 
 function lowerBound(runs: Run[], block: number): number {
