@@ -51,7 +51,7 @@ export { fat32Driver } from './fat32/driver.js';
 export { openExt4, readExt4, looksLikeExt4, type Ext4Reader, type Ext4ReadOptions, type Ext4Stat } from './ext4/read.js';
 export { probeExt4 } from './ext4/probe.js';
 export { planExt4, dataBlockRuns, type Ext4Options, type Ext4Features } from './ext4/build.js';
-export { computeGeometry, defaultJournalBlocks, groupHasSuper, type Ext4Geometry, type GeometryOptions } from './ext4/geometry.js';
+export { computeGeometry, defaultJournalBlocks, groupHasSuper, groupLayout, groupPlacer, type Ext4Geometry, type GeometryOptions, type GroupLayout, type GroupPlacer } from './ext4/geometry.js';
 export { dirHash, type DirHash } from './ext4/htree.js';
 export { ext4Driver, ext4OptionsFromSpec } from './ext4/driver.js';
 export * from './image/presets.js';

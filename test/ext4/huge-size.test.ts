@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FileTree } from '../../src/tree/tree.js';
 import { textSource } from '../../src/io/source.js';
 import { planExt4, type Ext4Options } from '../../src/ext4/build.js';
-import { computeGeometry } from '../../src/ext4/geometry.js';
+import { computeGeometry, groupLayout } from '../../src/ext4/geometry.js';
 import { Ext4SuperBlock } from '../../src/ext4/superblock.js';
 import { planImage, emitImage } from '../../src/image/build.js';
 import type { Sink } from '../../src/io/sink.js';
@@ -97,6 +97,15 @@ describe('ext4 planning of huge filesystems', () => {
     expect(geo.blocksCount).toBe(17179869184);
     expect(geo.inodesCount).toBe(4286578688);
     expect(geo.reservedGdtBlocks).toBe(0); // no resize_inode past 2^32 blocks
+    // flex_bg (ext2fs_allocate_group_table): group 16 leads groups 16-31 and
+    // holds their 16 block bitmaps, 16 inode bitmaps, then 16 inode tables
+    // of 511 blocks (8176 inodes of 256 bytes).
+    const first16 = 16 * 32768;
+    expect(groupLayout(geo, 16)).toEqual({
+      group: 16, first: first16, blocks: 32768, hasSuper: false, superBlocks: 0,
+      blockBitmap: first16, inodeBitmap: first16 + 16, inodeTable: first16 + 32,
+    });
+    expect(groupLayout(geo, 27)).toMatchObject({ hasSuper: true, superBlocks: 1 + 8192, blockBitmap: first16 + 11, inodeTable: first16 + 32 + 11 * 511 });
     const plan = planExt4(tinyTree(), { size, seed: 'big' });
     const sink = new CountingSink({ offset: 1024, length: 1024 });
     await plan.emit(sink, 0);
