@@ -27,7 +27,7 @@ export interface GeometryOptions {
   resizeInode?: boolean;
 }
 
-/** One group's layout (groupLayout(); the geometry itself keeps it in typed arrays). */
+/** One group's layout, as groupLayout() gives it (the geometry keeps none: groupPlacer() computes them). */
 export interface GroupLayout {
   group: number;
   /** First block of the group. */
@@ -76,8 +76,9 @@ export function maxGdtBlocks(blockSize: number): number {
   return (blockSize * 8 * 3) / 4;
 }
 
-function tooBig(size: number, blockSize: number, descSize: number): never {
-  const maxGroups = Math.floor((maxGdtBlocks(blockSize) * blockSize) / descSize);
+/** EXT4_TOO_BIG; `rsvGdt`: the reserved GDT blocks (resize_inode) that share the room. */
+function tooBig(size: number, blockSize: number, descSize: number, rsvGdt = 0): never {
+  const maxGroups = Math.floor(((maxGdtBlocks(blockSize) - rsvGdt) * blockSize) / descSize);
   return fail('EXT4_TOO_BIG', `${size} bytes is more than the ${maxGroups} block groups whose descriptors fit in a group of `
     + `${blockSize}-byte blocks; past that mke2fs uses meta_bg, which diskwright does not write`, {
     field: 'size', actual: size, expected: maxGroups * blockSize * 8 * blockSize,
@@ -223,7 +224,9 @@ export function computeGeometry(o: GeometryOptions): Ext4Geometry {
   }
 
   // Before anything in proportion to the group count is allocated.
-  if (gdtBlocks + rsvGdt > maxGdtBlocks(blockSize)) tooBig(o.size, blockSize, descSize);
+  // ext2fs_initialize turns meta_bg on (and resize_inode off) when
+  // desc_blocks + s_reserved_gdt_blocks > 3/4 of a group.
+  if (gdtBlocks + rsvGdt > maxGdtBlocks(blockSize)) tooBig(o.size, blockSize, descSize, rsvGdt);
 
   const superBlocks = 1 + gdtBlocks + rsvGdt;
   const superGroups = superGroupsBelow(groupCount);

@@ -209,6 +209,37 @@ describe('ext4 planning of huge filesystems', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+
+  // The limit against mke2fs itself: with 1 KiB blocks (GDT copies of a few
+  // MiB, so mke2fs writes the whole filesystem to tmpfs in a blink) the
+  // largest size without meta_bg is EXT4_TOO_BIG's boundary. resize_inode's
+  // 256 reserved GDT blocks share the room: 94,208 groups, 736 GiB.
+  it.skipIf(!haveTools('mke2fs', 'dumpe2fs') || shmFree < 2 * 2 ** 30)('EXT4_TOO_BIG starts where mke2fs switches to meta_bg (1 KiB blocks)', () => {
+    const dir = fs.mkdtempSync('/dev/shm/dw-huge-');
+    try {
+      const dev = path.join(dir, 'mk.img');
+      const last = 736 * 2 ** 30;
+      for (const size of [last, last + 8 * MiB]) {
+        fs.rmSync(dev, { force: true });
+        fs.writeFileSync(dev, '');
+        fs.truncateSync(dev, size);
+        const mk = run('mke2fs', ['-F', '-q', '-t', 'ext4', '-b', '1024', '-E', 'lazy_itable_init=1,nodiscard', dev], { timeoutMs: 120_000 });
+        expect(mk.status, mk.stdout + mk.stderr).toBe(0);
+        const features = /Filesystem features:\s*(.*)/.exec(run('dumpe2fs', ['-h', dev]).stdout)![1].split(/\s+/);
+        const ours = (() => { try { return computeGeometry({ size, blockSize: 1024, resizeInode: true }); } catch (e) { return e as { code: string }; } })();
+        if (features.includes('meta_bg')) {
+          expect(size).toBe(last + 8 * MiB);
+          expect(ours).toMatchObject({ code: 'EXT4_TOO_BIG', data: { expected: last } });
+        } else {
+          expect(size).toBe(last);
+          expect(features).toContain('resize_inode');
+          expect(ours).toMatchObject({ groupCount: 94208, reservedGdtBlocks: 256 });
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('a 64 TiB GPT image with an ext4 data partition of "rest"', () => {
