@@ -23,14 +23,15 @@ export function progressBar(write: (s: string) => void, now: () => number = () =
     const t = now();
     if (!force && t - last < 100) return;
     last = t;
+    // Until every filesystem is planned the totals are partial: shown as '?'.
     const total = Math.max(p.totalDataBytes, 1);
-    const frac = Math.min(p.bytes / total, 1);
+    const frac = p.planned ? Math.min(p.bytes / total, 1) : 0;
     const filled = Math.round(frac * width);
     const secs = (t - start) / 1000;
     const rate = secs > 0 ? p.bytes / secs : 0;
-    const eta = rate > 0 ? (total - Math.min(p.bytes, total)) / rate : NaN;
-    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${formatSize(p.bytes)}/${formatSize(p.totalDataBytes)} ` +
-      `${p.files}/${p.totalFiles} files ${formatSize(Math.round(rate))}/s ETA ${formatSeconds(eta)}${p.partition ? ` p${p.partition}` : ''}`;
+    const eta = rate > 0 && p.planned ? (total - Math.min(p.bytes, total)) / rate : NaN;
+    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${formatSize(p.bytes)}/${p.planned ? formatSize(p.totalDataBytes) : '?'} ` +
+      `${p.files}/${p.planned ? p.totalFiles : '?'} files ${formatSize(Math.round(rate))}/s ETA ${formatSeconds(eta)}${p.partition ? ` p${p.partition}` : ''}`;
     write(`\r${line}\x1b[K`);
     shown = true;
   };

@@ -25,10 +25,16 @@ export interface BuildProgress {
   files: number;
   /** Partition being written (1-based), or 0 for the tables. */
   partition: number;
-  /** Files in the whole image (known once planned). */
+  /** Files in the filesystems planned so far (the whole image once `planned`). */
   totalFiles: number;
-  /** Bytes of file data in the whole image; `bytes` also counts metadata, so it may pass this a little. */
+  /** Bytes of file data in the filesystems planned so far; `bytes` also counts metadata, so it may pass this a little. */
   totalDataBytes: number;
+  /**
+   * True once every filesystem is planned. buildImage plans each one just
+   * before writing it (the next partitions' inputs are read meanwhile), so
+   * early on the totals cover only the first partitions.
+   */
+  planned: boolean;
 }
 
 export interface BuildOptions {
@@ -90,14 +96,18 @@ function checkAborted(signal?: AbortSignal): void {
   }
 }
 
-/** Compute the whole image: table, partition places and every filesystem's plan. */
-export async function planImage(rawSpec: unknown, options: BuildOptions = {}): Promise<ImagePlan> {
+interface PlanContext {
+  seed: string;
+  defaultTime: Timestamp;
+}
+
+/** The table and every partition's place; no filesystem planned yet. */
+function planTable(rawSpec: unknown, options: BuildOptions): { plan: ImagePlan; ctx: PlanContext } {
   const spec = validateSpec(rawSpec);
   const seed = options.seed ?? spec.seed;
   const epoch = spec.sourceDateEpoch ?? options.sourceDateEpoch ?? 0;
   const defaultTime: Timestamp = { sec: epoch, nsec: 0 };
   const ss = spec.sectorSize;
-
   let usableStart: number;
   let usableEnd: number;
   let maxPartitions: number;
@@ -154,36 +164,65 @@ export async function planImage(rawSpec: unknown, options: BuildOptions = {}): P
     encodeMbr(mbr); // range checks now, not half-way through emission
   }
 
-  for (let i = 0; i < spec.partitions.length; i++) {
-    checkAborted(options.signal);
-    const fsSpec = spec.partitions[i].filesystem;
-    if (!fsSpec) continue;
+  return { plan: { spec, size: spec.size, sectorSize: ss, table: spec.table, diskId, partitions, gpt, mbr }, ctx: { seed, defaultTime } };
+}
+
+/**
+ * Start reading every filesystem's inputs at once (host directories are
+ * listed on a worker thread, see node/list-worker.ts); each tree is awaited
+ * when its filesystem is planned. A failure surfaces there, in partition
+ * order, whatever order the reads end in.
+ */
+function startTrees(plan: ImagePlan, ctx: PlanContext, options: BuildOptions): Array<Promise<FileTree> | null> {
+  return plan.spec.partitions.map((part, i) => {
+    const fsSpec = part.filesystem;
+    if (!fsSpec || fsSpec.contents === undefined || (fsSpec.contents as unknown[]).length === 0) return null;
     const path = `partitions[${i}].filesystem`;
-    const driver = driverFor(fsSpec.type)!;
-    let tree: FileTree;
-    if (fsSpec.contents !== undefined && (fsSpec.contents as unknown[]).length > 0) {
-      if (!options.loadTree) fail('BUILD_NO_INPUTS', `${path}.contents: this build has no way to read input files`, { path: `${path}.contents` });
-      tree = await options.loadTree(fsSpec, path, defaultTime);
-    } else {
-      tree = new FileTree({ defaultTime });
+    if (!options.loadTree) {
+      const p = Promise.reject(new DiskwrightError('BUILD_NO_INPUTS', `${path}.contents: this build has no way to read input files`, { path: `${path}.contents` }));
+      p.catch(() => undefined);
+      return p;
     }
-    const p = partitions[i];
-    for (const f of bootenvFiles(spec.bootenv)) {
-      if (f.partition !== p.index) continue;
-      tree.addFile(f.path, bytesSource(f.bytes, `bootenv ${f.path}`), {
-        mode: 0o644, mtime: defaultTime, contiguous: f.contiguous, origin: `bootenv (${f.path})`,
-      });
-    }
-    const plan = driver.plan({
-      tree, spec: fsSpec, path, size: p.size, partitionOffset: p.start, sectorSize: ss,
-      seed: `${seed}/partition-${p.index}`, defaultTime, partitionIndex: p.index,
+    const p = options.loadTree(fsSpec, path, ctx.defaultTime);
+    p.catch(() => undefined); // observed when the partition is planned
+    return p;
+  });
+}
+
+/** Plan partition `i`'s filesystem (bootenv files added) into plan.partitions[i].filesystem. */
+async function planFilesystem(plan: ImagePlan, i: number, treeLoad: Promise<FileTree> | null, ctx: PlanContext): Promise<FilesystemPlan | null> {
+  const fsSpec = plan.spec.partitions[i].filesystem;
+  if (!fsSpec) return null;
+  const path = `partitions[${i}].filesystem`;
+  const driver = driverFor(fsSpec.type)!;
+  const tree = treeLoad ? await treeLoad : new FileTree({ defaultTime: ctx.defaultTime });
+  const p = plan.partitions[i];
+  for (const f of bootenvFiles(plan.spec.bootenv)) {
+    if (f.partition !== p.index) continue;
+    tree.addFile(f.path, bytesSource(f.bytes, `bootenv ${f.path}`), {
+      mode: 0o644, mtime: ctx.defaultTime, contiguous: f.contiguous, origin: `bootenv (${f.path})`,
     });
-    if (plan.size > p.size) {
-      fail('BUILD_FS_TOO_BIG', `${path}: the ${plan.type} filesystem needs ${plan.size} bytes, the partition has ${p.size}`, { path, expected: p.size, actual: plan.size, missing: plan.size - p.size });
-    }
-    p.filesystem = plan;
   }
-  return { spec, size: spec.size, sectorSize: ss, table: spec.table, diskId, partitions, gpt, mbr };
+  const fsPlan = driver.plan({
+    tree, spec: fsSpec, path, size: p.size, partitionOffset: p.start, sectorSize: plan.sectorSize,
+    seed: `${ctx.seed}/partition-${p.index}`, defaultTime: ctx.defaultTime, partitionIndex: p.index,
+  });
+  if (fsPlan.size > p.size) {
+    fail('BUILD_FS_TOO_BIG', `${path}: the ${fsPlan.type} filesystem needs ${fsPlan.size} bytes, the partition has ${p.size}`, { path, expected: p.size, actual: fsPlan.size, missing: fsPlan.size - p.size });
+  }
+  p.filesystem = fsPlan;
+  return fsPlan;
+}
+
+/** Compute the whole image: table, partition places and every filesystem's plan. */
+export async function planImage(rawSpec: unknown, options: BuildOptions = {}): Promise<ImagePlan> {
+  const { plan, ctx } = planTable(rawSpec, options);
+  const trees = startTrees(plan, ctx, options);
+  for (let i = 0; i < plan.partitions.length; i++) {
+    checkAborted(options.signal);
+    await planFilesystem(plan, i, trees[i], ctx);
+  }
+  return plan;
 }
 
 /** A sink guard: checks the signal before each extent, keeps extents inside a range, counts bytes. */
@@ -220,11 +259,28 @@ class GuardSink implements Sink {
 
 /** Write a planned image to a sink, in offset order. */
 export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<BuildOptions, 'onProgress' | 'signal'> = {}): Promise<BuildReport> {
+  return emitPlanned(plan, sink, options, async (p) => p.filesystem);
+}
+
+/**
+ * Write the image in offset order; `filesystemOf` gives each partition's
+ * filesystem plan when its turn comes (already planned, or planned then).
+ */
+async function emitPlanned(
+  plan: ImagePlan, sink: Sink, options: Pick<BuildOptions, 'onProgress' | 'signal'>,
+  filesystemOf: (p: PlannedPartition) => Promise<FilesystemPlan | null>,
+): Promise<BuildReport> {
   let files = 0;
   let partition = 0;
-  const totalFiles = plan.partitions.reduce((n, p) => n + (p.filesystem?.files ?? 0), 0);
-  const totalDataBytes = plan.partitions.reduce((n, p) => n + (p.filesystem?.dataBytes ?? 0), 0);
-  const guard: GuardSink = new GuardSink(sink, options.signal, () => options.onProgress?.({ bytes: guard.bytes, files, partition, totalFiles, totalDataBytes }));
+  let totalFiles = 0;
+  let totalDataBytes = 0;
+  let planned = plan.partitions.every((p) => p.filesystem !== null || !plan.spec.partitions[p.index - 1].filesystem);
+  const count = () => {
+    totalFiles = plan.partitions.reduce((n, p) => n + (p.filesystem?.files ?? 0), 0);
+    totalDataBytes = plan.partitions.reduce((n, p) => n + (p.filesystem?.dataBytes ?? 0), 0);
+  };
+  count();
+  const guard: GuardSink = new GuardSink(sink, options.signal, () => options.onProgress?.({ bytes: guard.bytes, files, partition, totalFiles, totalDataBytes, planned }));
   try {
     const ss = plan.sectorSize;
     let backup: (() => Promise<void>) | null = null;
@@ -248,7 +304,13 @@ export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<Build
     }
     const order = [...plan.partitions].sort((a, b) => a.start - b.start);
     for (const p of order) {
-      if (!p.filesystem) {
+      checkAborted(options.signal);
+      const fsPlan = await filesystemOf(p);
+      if (!planned) {
+        count();
+        planned = plan.partitions.every((q) => q.filesystem !== null || !plan.spec.partitions[q.index - 1].filesystem);
+      }
+      if (!fsPlan) {
         // An empty partition: its first and last MiB must read as zero, so a
         // flash over old data leaves no stale filesystem or RAID signature
         // there for blkid or the kernel to find (as systemd-repart and
@@ -264,8 +326,8 @@ export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<Build
       guard.hi = p.start + p.size;
       guard.what = `partition ${p.index}`;
       const before = files;
-      await p.filesystem.emit(guard, p.start, (_b, f) => { files = before + f; });
-      files = before + p.filesystem.files;
+      await fsPlan.emit(guard, p.start, (_b, f) => { files = before + f; });
+      files = before + fsPlan.files;
       guard.lo = 0;
       guard.hi = Infinity;
       guard.what = 'image';
@@ -273,7 +335,7 @@ export async function emitImage(plan: ImagePlan, sink: Sink, options: Pick<Build
     partition = 0;
     if (backup) await backup();
     await guard.finish(plan.size);
-    options.onProgress?.({ bytes: guard.bytes, files, partition: 0, totalFiles, totalDataBytes });
+    options.onProgress?.({ bytes: guard.bytes, files, partition: 0, totalFiles, totalDataBytes, planned });
   } catch (e) {
     try { await sink.abort(e); } catch { /* the first error is the one to report */ }
     throw e;
@@ -293,14 +355,22 @@ function reportOf(plan: ImagePlan, bytes: number): BuildReport {
   };
 }
 
-/** Build an image from a spec into a sink: plan, then emit. On any failure the sink is aborted. */
+/**
+ * Build an image from a spec into a sink. The table is planned first; then
+ * each filesystem is planned just before it is written, while the inputs of
+ * the ones after it are still being read (a root filesystem's directory walk
+ * overlaps with writing the boot partitions). On any failure the sink is
+ * aborted, so a bad input found late still leaves nothing behind.
+ */
 export async function buildImage(spec: unknown, sink: Sink, options: BuildOptions = {}): Promise<BuildReport> {
   let plan: ImagePlan;
+  let ctx: PlanContext;
   try {
-    plan = await planImage(spec, options);
+    ({ plan, ctx } = planTable(spec, options));
   } catch (e) {
     try { await sink.abort(e); } catch { /* keep the first error */ }
     throw e;
   }
-  return emitImage(plan, sink, options);
+  const trees = startTrees(plan, ctx, options);
+  return emitPlanned(plan, sink, options, (p) => planFilesystem(plan, p.index - 1, trees[p.index - 1], ctx));
 }

@@ -1,7 +1,7 @@
 // A filesystem's `contents` from a spec: [{ from, to }] → one FileTree.
 //
 // `from` (relative to the spec's directory, or absolute) is:
-// - a directory: walked into `to` (treeFromDirectory);
+// - a directory: walked into `to` (listDirectory on the listing thread, then treeFromListing);
 // - a tar archive (.tar, .tar.gz, .tgz): read into `to` (treeFromTar);
 // - any other file: placed at `to`, or inside `to` when `to` ends with '/'.
 // Other compressed tars (.tar.xz, .tar.zst, .tar.bz2…) are refused rather than
@@ -22,7 +22,8 @@ import { DiskwrightError, fail } from '../errors.js';
 import { FileTree, splitTreePath, joinTreePath } from '../tree/tree.js';
 import type { Timestamp } from '../tree/tree.js';
 import { ioError } from './file-sink.js';
-import { treeFromDirectory, hostFileSource } from './directory.js';
+import { treeFromListing, hostFileSource } from './directory.js';
+import { listDirectoryAsync } from './list-worker.js';
 import { treeFromTar } from './tar.js';
 import { applyOwner, checkOwnerPolicy, clampTime, timestampFromNs } from './owner.js';
 import type { OwnerPolicy, OwnerMap } from './owner.js';
@@ -96,7 +97,7 @@ export async function treeFromContents(contents: readonly ContentItem[], opts: C
         throw ioError(e, abs, 'stat');
       }
       if (st.isDirectory()) {
-        treeFromDirectory(abs, tree, to, { owner, clampMtime: hostClamp });
+        treeFromListing(await listDirectoryAsync(abs), tree, to, { owner, clampMtime: hostClamp });
       } else if (st.isFile() && TAR_NAMES.test(abs)) {
         await treeFromTar(abs, tree, to, { owner, clampMtime: tarClamp, spoolDir: opts.spoolDir });
       } else if (st.isFile() && UNSUPPORTED_ARCHIVES.test(abs)) {

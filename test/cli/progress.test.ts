@@ -6,7 +6,7 @@ describe('build progress bar', () => {
     const out: string[] = [];
     let t = 0;
     const bar = progressBar((s) => out.push(s), () => t, 10);
-    const total = { totalFiles: 10, totalDataBytes: 4 * 1024 * 1024 };
+    const total = { totalFiles: 10, totalDataBytes: 4 * 1024 * 1024, planned: true };
     t = 1000;
     bar.update({ bytes: 1024 * 1024, files: 2, partition: 2, ...total });
     expect(out).toHaveLength(1);
@@ -20,6 +20,14 @@ describe('build progress bar', () => {
     expect(out[1]).toContain('[##########] 4MiB/4MiB 10/10 files 2MiB/s ETA 0:00 p4');
     bar.done();
     expect(out[2]).toBe('\r\x1b[K');
+  });
+  it('shows the totals as unknown while later filesystems are still being planned', () => {
+    const out: string[] = [];
+    let t = 0;
+    const bar = progressBar((s) => out.push(s), () => t, 10);
+    t = 1000;
+    bar.update({ bytes: 1024 * 1024, files: 2, partition: 1, totalFiles: 2, totalDataBytes: 1024 * 1024, planned: false });
+    expect(out[0]).toBe('\r[----------] 1MiB/? 2/? files 1MiB/s ETA --:-- p1\x1b[K');
   });
   it('draws nothing and clears nothing when never updated', () => {
     const out: string[] = [];

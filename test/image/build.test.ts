@@ -182,6 +182,94 @@ describe('building', () => {
   });
 });
 
+describe('inputs read while earlier partitions are written', () => {
+  const withContents = () => {
+    const spec = gptSpec() as any;
+    spec.partitions[0].filesystem.contents = [{ from: 'x', to: '/' }];
+    spec.partitions[2].filesystem.contents = [{ from: 'y', to: '/' }];
+    return spec;
+  };
+  const treeWith = (t: any, name: string, text: string) => {
+    const tree = new FileTree({ defaultTime: t });
+    tree.addFile(name, textSource(text), { mtime: t });
+    return tree;
+  };
+
+  it('every tree is requested before the first partition is written, and the totals are final only once all are planned', async () => {
+    const events: string[] = [];
+    let releaseData!: () => void;
+    const dataReady = new Promise<void>((r) => { releaseData = r; });
+    const sink = new MemorySink();
+    const progress: { planned: boolean; totalFiles: number; partition: number }[] = [];
+    const spy = {
+      write: async (o: number, d: Uint8Array) => { if (o >= 1 * MiB && events.at(-1) !== 'write') events.push('write'); await sink.write(o, d); },
+      zero: (o: number, l: number) => sink.zero(o, l),
+      finish: (n: number) => sink.finish(n),
+      abort: (r?: unknown) => sink.abort(r),
+    };
+    await buildImage(withContents(), spy, {
+      loadTree: async (fsSpec: any, p: string, t: any) => {
+        events.push(`load ${p}`);
+        if (fsSpec.type === 'ext4') {
+          // The data tree arrives only after the ESP has been written.
+          await dataReady;
+          events.push('data tree ready');
+        }
+        return treeWith(t, `/f-${fsSpec.type}.txt`, fsSpec.type);
+      },
+      onProgress: (p) => {
+        progress.push({ planned: p.planned, totalFiles: p.totalFiles, partition: p.partition });
+        if (p.partition === 1) releaseData();
+      },
+    });
+    expect(events.slice(0, 2)).toEqual(['load partitions[0].filesystem', 'load partitions[2].filesystem']);
+    expect(events.indexOf('write')).toBeLessThan(events.indexOf('data tree ready'));
+    expect(progress.filter((p) => p.partition === 1).every((p) => !p.planned && p.totalFiles === 1)).toBe(true);
+    expect(progress.at(-1)).toMatchObject({ planned: true, totalFiles: 2 });
+    const img = openImage(memoryDisk(sink.bytes()));
+    expect(new TextDecoder().decode(img.filesystem(3).readFile('/f-ext4.txt'))).toBe('ext4');
+  });
+
+  it('errors come in partition order, whichever input fails first', async () => {
+    const spec = withContents();
+    const e = await buildImage(spec, new MemorySink(), {
+      loadTree: async (fsSpec: any, p: string) => {
+        if (fsSpec.type === 'ext4') throw Object.assign(new Error('late'), { code: 'SECOND' });
+        await new Promise((r) => setTimeout(r, 20));
+        throw Object.assign(new Error('early'), { code: 'FIRST', path: p });
+      },
+    }).catch((x) => x);
+    expect(e.code).toBe('FIRST');
+  });
+
+  it('a filesystem that fails to plan after earlier partitions were written aborts the output: nothing at OUT', async () => {
+    const out = path.join(tmp.dir, 'late-fail.img');
+    const spec = withContents();
+    spec.partitions[2].filesystem.options = { inodes: 16 };
+    let aborted = 0;
+    let written = 0;
+    const inner = new OutputSink(out);
+    const sink = {
+      write: async (o: number, d: Uint8Array) => { if (o >= 1 * MiB && o < 41 * MiB) written += d.length; await inner.write(o, d); },
+      zero: (o: number, l: number) => inner.zero(o, l),
+      finish: (n: number) => inner.finish(n),
+      abort: async (r?: unknown) => { aborted++; await inner.abort(r); },
+    };
+    const e = await buildImage(spec, sink, {
+      loadTree: async (fsSpec: any, _p: string, t: any) => {
+        const tree = treeWith(t, '/a.txt', 'a');
+        if (fsSpec.type === 'ext4') for (let i = 0; i < 40; i++) tree.addFile(`/many/${i}`, textSource('x'), { mtime: t });
+        return tree;
+      },
+    }).catch((x) => x);
+    expect(e.code).toBe('EXT4_TOO_MANY_FILES');
+    expect(written).toBeGreaterThan(0); // the ESP (1–41 MiB) went out first
+    expect(aborted).toBe(1);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(tmp.dir).filter((f) => f.includes('late-fail'))).toEqual([]);
+  });
+});
+
 describe.skipIf(!haveTools('sgdisk', 'sfdisk', 'blkid', 'fsck.fat', 'e2fsck'))('built images checked by the reference tools', () => {
   it('sgdisk -v, blkid and the filesystem checkers accept a GPT image with FAT32 and ext4', async () => {
     const out = path.join(tmp.dir, 'gpt.img');
