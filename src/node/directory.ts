@@ -115,8 +115,8 @@ function hostFileSourceOf(file: string, size: number, sparse: boolean): Source {
   return {
     size: base.size,
     describe: base.describe,
-    read: base.read,
-    readInto: base.readInto,
+    read: (o, n) => base.read(o, n),
+    readInto: (o, t, to, n) => base.readInto!(o, t, to, n),
     dataRanges() {
       cached ??= scanDataRanges(file, size);
       return cached;

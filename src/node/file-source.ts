@@ -12,7 +12,7 @@ import { DiskwrightError, fail } from '../errors.js';
  * that thousands of sources hold no descriptors. The size is fixed when the
  * source is made; a file that shrinks later is an IO_SOURCE_CHANGED error.
  */
-export function fileSource(file: string, offset = 0, length?: number, describe = `host file ${file}`): Source {
+export function fileSource(file: string, offset = 0, length?: number, describe?: string): Source {
   let size = length;
   if (size === undefined) {
     try {
@@ -21,9 +21,31 @@ export function fileSource(file: string, offset = 0, length?: number, describe =
       throw ioError(e, file, 'stat');
     }
   }
-  const total = size;
-  const readRange = (o: number, out: Uint8Array, to: number, n: number): void => {
-    checkRange(total, o, n, file);
+  return new HostFileRange(file, offset, size, describe);
+}
+
+/**
+ * A class, not closures: a root filesystem makes one per file, and three
+ * closures and their context each cost more memory than these four fields.
+ */
+class HostFileRange implements Source {
+  constructor(readonly file: string, readonly offset: number, readonly size: number, private readonly label: string | undefined) {}
+
+  get describe(): string {
+    return this.label ?? `host file ${this.file}`;
+  }
+
+  read(o: number, n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    this.readInto(o, out, 0, n);
+    return out;
+  }
+
+  // Into the caller's buffer: no allocation per file, which was most of the
+  // garbage (and the collector's time) when emitting thousands of files.
+  readInto(o: number, out: Uint8Array, to: number, n: number): void {
+    const { file, offset, size } = this;
+    checkRange(size, o, n, file);
     if (to < 0 || to + n > out.length) fail('IO_RANGE', `${file}: target buffer too small`, { offset: to, length: n, size: out.length, what: file });
     let fd: number;
     try {
@@ -36,7 +58,7 @@ export function fileSource(file: string, offset = 0, length?: number, describe =
       while (got < n) {
         const r = fs.readSync(fd, out, to + got, n - got, offset + o + got);
         if (r === 0) {
-          fail('IO_SOURCE_CHANGED', `${file}: shrank since it was planned (expected ${total} bytes from ${offset})`, { path: file, expected: offset + total, actual: offset + o + got });
+          fail('IO_SOURCE_CHANGED', `${file}: shrank since it was planned (expected ${size} bytes from ${offset})`, { path: file, expected: offset + size, actual: offset + o + got });
         }
         got += r;
       }
@@ -46,21 +68,7 @@ export function fileSource(file: string, offset = 0, length?: number, describe =
     } finally {
       fs.closeSync(fd);
     }
-  };
-  return {
-    size: total,
-    describe,
-    read(o, n) {
-      const out = new Uint8Array(n);
-      readRange(o, out, 0, n);
-      return out;
-    },
-    // Into the caller's buffer: no allocation per file, which was most of the
-    // garbage (and the collector's time) when emitting thousands of files.
-    readInto(o, target, to, n) {
-      readRange(o, target, to, n);
-    },
-  };
+  }
 }
 
 /** A host file as a disk, read-only or writable. Call close() when done. */

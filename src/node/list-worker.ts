@@ -2,8 +2,8 @@
 // system calls (an lstat per entry, readdir, readlink); on a worker they run
 // while the main thread plans and writes the partitions that come before the
 // one being listed, so a root filesystem's walk costs the build little wall
-// time. One worker serves the requests in order; it is unreferenced while
-// idle, so it never keeps a process alive.
+// time. One worker serves the requests in order, and ends as soon as none
+// is left, so its memory is gone before the filesystems are planned.
 //
 // The module is its own worker script. Run from TypeScript sources (a test
 // runner), there is no compiled script to start, and listings run on the
@@ -54,18 +54,24 @@ function failAll(e: DiskwrightError): void {
 function listWorker(): Worker | null {
   if (worker) return worker;
   if (!import.meta.url.endsWith('.js')) return null;
-  const w = new Worker(new URL(import.meta.url), { workerData: { role: ROLE } });
+  // A small young generation: a listing makes an lstat result per entry and
+  // drops it at once, and the default semi-spaces would hold megabytes of
+  // that garbage in the process's resident memory.
+  const w = new Worker(new URL(import.meta.url), { workerData: { role: ROLE }, resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.DW_YG ?? 2) } });
   w.on('message', (m: Reply) => {
     const p = waiting.get(m.id);
     if (!p) return;
     waiting.delete(m.id);
-    if (waiting.size === 0) w.unref();
+    if (waiting.size === 0) {
+      worker = null;
+      void w.terminate();
+    }
     if ('error' in m) p.reject(new DiskwrightError(m.error.code, m.error.message, m.error.data));
     else p.resolve(m.listing);
   });
   w.on('error', (e) => failAll(new DiskwrightError('INPUT_LIST_FAILED', `the directory-listing thread failed: ${e.message}`, {}, { cause: e })));
   w.on('exit', (code) => {
-    if (worker === w) failAll(new DiskwrightError('INPUT_LIST_FAILED', `the directory-listing thread exited (${code})`, { actual: code }));
+    if (worker === w && waiting.size > 0) failAll(new DiskwrightError('INPUT_LIST_FAILED', `the directory-listing thread exited (${code})`, { actual: code }));
   });
   worker = w;
   return w;
@@ -75,7 +81,6 @@ function listWorker(): Worker | null {
 export function listDirectoryAsync(dir: string): Promise<DirListing> {
   const w = listWorker();
   if (!w) return Promise.resolve().then(() => listDirectory(dir));
-  w.ref();
   const id = nextId++;
   return new Promise<DirListing>((resolve, reject) => {
     waiting.set(id, { resolve, reject });
