@@ -332,9 +332,40 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   if (lpfNode) byNode.set(lpfNode, lpf);
   else { lpf.mode = S_IFDIR | 0o700; lpf.isDir = true; lpf.times = tm(null); }
 
+  // One walk of the tree, in tree.walk()'s order (parents first, siblings
+  // sorted by name): each directory's entries sorted and their names
+  // encoded once, for the inode numbers, the space check and the directory
+  // blocks alike.
+  interface Entry { name: string; bytes: Uint8Array; node: TreeNode }
+  const entriesOf = new Map<DirNode, Entry[]>();
+  const walkOrder: Array<[string, TreeNode, DirNode]> = [];
+  const distinct = new Set<TreeNode>();
   {
-    const distinct = new Set<TreeNode>();
-    for (const [, n, parent] of tree.walk()) if (parent && n !== lpfNode) distinct.add(n);
+    const entriesFor = (dir: DirNode, prefix: string): Entry[] => {
+      const entries: Entry[] = [];
+      for (const [name, node] of sortedChildren(dir)) {
+        const bytes = enc.encode(name);
+        if (bytes.length > 255) {
+          fail('EXT4_NAME_TOO_LONG', `${prefix}/${name}: name is ${bytes.length} bytes, ext4 allows 255`, { path: `${prefix}/${name}`, actual: bytes.length });
+        }
+        entries.push({ name, bytes, node });
+      }
+      entriesOf.set(dir, entries);
+      return entries;
+    };
+    // Depth first, pre-order: an entry, then everything below it, then its next sibling.
+    const frames: Array<{ dir: DirNode; prefix: string; entries: Entry[]; i: number }> = [{ dir: tree.root, prefix: '', entries: entriesFor(tree.root, ''), i: 0 }];
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1];
+      if (f.i === f.entries.length) { frames.pop(); continue; }
+      const e = f.entries[f.i++];
+      const path = `${f.prefix}/${e.name}`;
+      walkOrder.push([path, e.node, f.dir]);
+      if (e.node !== lpfNode) distinct.add(e.node);
+      if (e.node.kind === 'dir') frames.push({ dir: e.node, prefix: path, entries: entriesFor(e.node, path), i: 0 });
+    }
+  }
+  {
     const needed = FIRST_INO + distinct.size;
     if (needed > geo.inodesCount) {
       fail('EXT4_TOO_MANY_FILES', `the contents need ${needed} inodes, the filesystem has ${geo.inodesCount}`, {
@@ -348,8 +379,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   parentOf.set(lpf, root);
   let fileCount = 0;
   let dataBytes = 0;
-  for (const [path, node, parent] of tree.walk()) {
-    if (!parent) continue;
+  for (const [path, node, parent] of walkOrder) {
     let info = byNode.get(node);
     if (!info) {
       info = newInode(nextIno++, node, path);
@@ -359,6 +389,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     info.links++;
     if (node.kind === 'dir') parentOf.set(info, byNode.get(parent)!);
   }
+  walkOrder.length = 0;
   const usedInodes = nextIno - 1;
 
   // Directory link counts: 2 + subdirectories (dir_nlink: 1 when over 65000).
@@ -399,7 +430,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     for (const info of inodes) {
       if (!info?.isDir) continue;
       let bytes = 24;
-      if (info.node?.kind === 'dir') for (const name of info.node.children.keys()) bytes += (8 + enc.encode(name).length + 3) & ~3;
+      if (info.node?.kind === 'dir') for (const e of entriesOf.get(info.node)!) bytes += (8 + e.bytes.length + 3) & ~3;
       const leaves = Math.ceil((bytes * 1.25) / (B - 12));
       need += leaves <= 1 ? 1 : leaves + 1 + Math.ceil(leaves / 500);
       need += extentTreeBlocks(8, perIndexBlock);
@@ -553,16 +584,12 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       const dirNode = node as DirNode | null;
       const children: DirEntryIn[] = [];
       if (dirNode || info === root) {
-        const kids = dirNode ? sortedChildren(dirNode) : [];
+        let kids = dirNode ? entriesOf.get(dirNode)! : [];
         if (info === root && !lpfNode) {
-          kids.push(['lost+found', { kind: 'dir' } as TreeNode]);
-          kids.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+          kids = [...kids, { name: 'lost+found', bytes: enc.encode('lost+found'), node: { kind: 'dir' } as TreeNode }];
+          kids.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         }
-        for (const [name, child] of kids) {
-          const nb = enc.encode(name);
-          if (nb.length > 255) fail('EXT4_NAME_TOO_LONG', `${path}/${name}: name is ${nb.length} bytes, ext4 allows 255`, { path: name, actual: nb.length });
-          children.push({ name: nb, inode: (byNode.get(child) ?? lpf).ino, fileType: fileTypeOf(child) });
-        }
+        for (const { bytes, node: child } of kids) children.push({ name: bytes, inode: (byNode.get(child) ?? lpf).ino, fileType: fileTypeOf(child) });
       }
       const parent = parentOf.get(info) ?? root;
       const layout = buildDirectory(info.ino, parent.ino, children, B, {

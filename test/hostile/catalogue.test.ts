@@ -131,7 +131,8 @@ describe('bad names', () => {
     expect(f.code).toBe('FAT_NAME_TOO_LONG');
     const e = await caughtAsync(buildImage(oneFs({ type: 'ext4' }), new MemorySink(), loadTree(treeOf({ [long]: 'x' }))));
     expect(e.code).toBe('EXT4_NAME_TOO_LONG');
-    expect(e.data.actual).toBe(256);
+    expect(e.data).toMatchObject({ actual: 256, path: long });
+    expect(e.message.startsWith(`${long}:`)).toBe(true);
     // 255 bytes is fine (UTF-8 bytes count: 85 × 3-byte "é"... 170 bytes here)
     await buildImage(oneFs({ type: 'ext4' }), new MemorySink(), loadTree(treeOf({ [`/${'é'.repeat(85)}`]: 'x', [`/${'m'.repeat(255)}`]: 'y' })));
   });
