@@ -269,7 +269,7 @@ export function treeFromListing(listing: DirListing, tree: FileTree, to = '/', o
   const nodes: TreeNode[] = new Array(count);
   hostPaths[0] = listing.top;
   treePaths[0] = treeTop === '/' ? '' : treeTop;
-  const attrs = (i: number) => {
+  const attrs = (i: number): NodeAttrs => {
     const f = i * FIELDS;
     const { uid, gid } = applyOwner(nums[f + UID], nums[f + GID], opts.owner);
     const mtime: Timestamp = clampTime({ sec: nums[f + MTIME_SEC], nsec: nums[f + MTIME_NSEC] }, opts.clampMtime);
@@ -291,14 +291,18 @@ export function treeFromListing(listing: DirListing, tree: FileTree, to = '/', o
     const a = attrs(i);
     const f = i * FIELDS;
     let node: TreeNode;
-    switch (kind[i]) {
-      case ListedKind.Dir: node = { kind: 'dir', ...a, children: new Map() }; break;
-      case ListedKind.File: node = { kind: 'file', ...a, source: hostFileSourceOf(hostPaths[i], nums[f + SIZE], sparse[i] === 1) }; break;
-      case ListedKind.Symlink: node = { kind: 'symlink', ...a, target: targets.get(i)! }; break;
+    // The fields in FileTree's order (kind, the NodeBase fields, then the
+    // kind's own), so every node of a kind has one shape for the builders.
+    const k = kind[i];
+    const base = { mode: a.mode!, uid: a.uid!, gid: a.gid!, mtime: a.mtime!, atime: undefined, ctime: undefined, crtime: undefined, xattrs: undefined, origin: a.origin };
+    switch (k) {
+      case ListedKind.Dir: node = { kind: 'dir', ...base, children: new Map() }; break;
+      case ListedKind.File: node = { kind: 'file', ...base, source: hostFileSourceOf(hostPaths[i], nums[f + SIZE], sparse[i] === 1) }; break;
+      case ListedKind.Symlink: node = { kind: 'symlink', ...base, target: targets.get(i)! }; break;
       case ListedKind.Char: case ListedKind.Block:
-        node = { kind: NODE_KINDS[kind[i]] as 'char' | 'block', ...a, major: nums[f + MAJOR], minor: nums[f + MINOR] };
+        node = { kind: NODE_KINDS[k] as 'char' | 'block', ...base, major: nums[f + MAJOR], minor: nums[f + MINOR] };
         break;
-      default: node = { kind: NODE_KINDS[kind[i]] as 'fifo' | 'socket', ...a };
+      default: node = { kind: NODE_KINDS[k] as 'fifo' | 'socket', ...base };
     }
     nodes[i] = tree.addChild(dir, name, node, path);
   }

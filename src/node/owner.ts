@@ -61,10 +61,10 @@ export function applyOwner(uid: number, gid: number, policy: OwnerPolicy | undef
   return { uid: u, gid: g };
 }
 
-/** `t`, or `limit` when `t` is later (tar --clamp-mtime). */
+/** `t`, or `limit` when `t` is later (tar --clamp-mtime). Timestamps are never changed in place, so `limit` itself is shared. */
 export function clampTime(t: Timestamp, limit: Timestamp | undefined): Timestamp {
   if (!limit) return t;
-  if (t.sec > limit.sec || (t.sec === limit.sec && t.nsec > limit.nsec)) return { sec: limit.sec, nsec: limit.nsec };
+  if (t.sec > limit.sec || (t.sec === limit.sec && t.nsec > limit.nsec)) return limit;
   return t;
 }
 
