@@ -8,8 +8,12 @@ import { DiskwrightError } from '../errors.js';
 import type { Sink } from '../io/sink.js';
 
 let counter = 0;
-/** Bytes between background fdatasyncs (see FileSink.writeBehind). */
-const WRITE_BEHIND = 64 << 20;
+/**
+ * Bytes between background fdatasyncs (see FileSink.writeBehind). 16 MiB
+ * against 64 MiB: median 1.10 s against 1.27 s over six GPT preset builds
+ * each (bench/child.mjs), with less system time.
+ */
+const WRITE_BEHIND = 16 << 20;
 
 export class FileSink implements Sink {
   readonly target: string;
