@@ -82,6 +82,34 @@ const EXTRA_ISIZE = 32;
 const ZERO4 = new Uint8Array(4);
 const enc = new TextEncoder();
 
+/**
+ * Small byte arrays carved out of shared 64 KiB blocks. A root filesystem
+ * needs tens of thousands of them (each inode's i_block, each encoded name),
+ * and a Uint8Array of its own costs an ArrayBuffer and a backing store
+ * besides its bytes: about 300 bytes for 60.
+ */
+class ByteSlab {
+  private block = new Uint8Array(0);
+  private used = 0;
+  /** `n` zero bytes. */
+  take(n: number): Uint8Array {
+    if (this.used + n > this.block.length) {
+      this.block = new Uint8Array(Math.max(n, 64 * 1024));
+      this.used = 0;
+    }
+    this.used += n;
+    return this.block.subarray(this.used - n, this.used);
+  }
+  /** `text` as UTF-8. */
+  encode(text: string): Uint8Array {
+    // A UTF-16 unit becomes at most 3 UTF-8 bytes.
+    const room = this.take(text.length * 3);
+    const { written } = enc.encodeInto(text, room);
+    this.used -= room.length - written;
+    return room.subarray(0, written);
+  }
+}
+
 interface XattrItem { index: number; name: Uint8Array; value: Uint8Array; hash: number }
 
 interface InodeInfo {
@@ -298,6 +326,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   // ---- inodes ---------------------------------------------------------
   const inodes: InodeInfo[] = [];
   const byNode = new Map<TreeNode, InodeInfo>();
+  const slab = new ByteSlab();
   const tm = (n: TreeNode | null) => {
     const m = n?.mtime ?? time;
     return { a: n?.atime ?? m, c: n?.ctime ?? m, m, cr: n?.crtime ?? m };
@@ -305,7 +334,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   const newInode = (ino: number, node: TreeNode | null, path: string): InodeInfo => {
     const info: InodeInfo = {
       ino, node, mode: 0, uid: ownerRoot || !node ? 0 : node.uid, gid: ownerRoot || !node ? 0 : node.gid,
-      links: 0, size: 0, flags: 0, times: tm(node), iblock: new Uint8Array(60), blockCount: 0,
+      links: 0, size: 0, flags: 0, times: tm(node), iblock: slab.take(60), blockCount: 0,
       path, xattrIbody: [], xattrBlock: 0, isDir: node?.kind === 'dir',
     };
     if (node) {
@@ -344,7 +373,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     const entriesFor = (dir: DirNode, prefix: string): Entry[] => {
       const entries: Entry[] = [];
       for (const [name, node] of sortedChildren(dir)) {
-        const bytes = enc.encode(name);
+        const bytes = slab.encode(name);
         if (bytes.length > 255) {
           fail('EXT4_NAME_TOO_LONG', `${prefix}/${name}: name is ${bytes.length} bytes, ext4 allows 255`, { path: `${prefix}/${name}`, actual: bytes.length });
         }
@@ -841,7 +870,8 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
     sb.s_journal_inum = JOURNAL_INO;
     sb.s_jnl_backup_type = 1; // EXT3_JNL_BACKUP_BLOCKS
     const words: number[] = [];
-    const dv = new DataView(journalInfo.iblock.buffer);
+    const ib = journalInfo.iblock;
+    const dv = new DataView(ib.buffer, ib.byteOffset, ib.byteLength);
     for (let i = 0; i < 15; i++) words.push(dv.getUint32(i * 4, true));
     words.push(Math.floor(journalInfo.size / 0x1_0000_0000), journalInfo.size >>> 0);
     setJnlBlocks(sb, words);

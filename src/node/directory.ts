@@ -269,11 +269,15 @@ export function treeFromListing(listing: DirListing, tree: FileTree, to = '/', o
   const nodes: TreeNode[] = new Array(count);
   hostPaths[0] = listing.top;
   treePaths[0] = treeTop === '/' ? '' : treeTop;
+  // A number read from a Float64Array stays a double; kept in an object, it
+  // costs a heap number of its own (five or six per entry). Those that fit
+  // in 31 bits are made small integers.
+  const num = (x: number): number => (x >= 0 && x < 0x4000_0000 ? x | 0 : x);
   const attrs = (i: number): NodeAttrs => {
     const f = i * FIELDS;
-    const { uid, gid } = applyOwner(nums[f + UID], nums[f + GID], opts.owner);
-    const mtime: Timestamp = clampTime({ sec: nums[f + MTIME_SEC], nsec: nums[f + MTIME_NSEC] }, opts.clampMtime);
-    return { mode: nums[f + MODE], uid, gid, mtime, origin: `host file ${hostPaths[i]}` };
+    const { uid, gid } = applyOwner(num(nums[f + UID]), num(nums[f + GID]), opts.owner);
+    const mtime: Timestamp = clampTime({ sec: num(nums[f + MTIME_SEC]), nsec: num(nums[f + MTIME_NSEC]) }, opts.clampMtime);
+    return { mode: num(nums[f + MODE]), uid, gid, mtime, origin: `host file ${hostPaths[i]}` };
   };
   nodes[0] = tree.addDir(treeTop, attrs(0));
   for (let i = 1; i < count; i++) {
@@ -297,10 +301,10 @@ export function treeFromListing(listing: DirListing, tree: FileTree, to = '/', o
     const base = { mode: a.mode!, uid: a.uid!, gid: a.gid!, mtime: a.mtime!, atime: undefined, ctime: undefined, crtime: undefined, xattrs: undefined, origin: a.origin };
     switch (k) {
       case ListedKind.Dir: node = { kind: 'dir', ...base, children: new Map() }; break;
-      case ListedKind.File: node = { kind: 'file', ...base, source: hostFileSourceOf(hostPaths[i], nums[f + SIZE], sparse[i] === 1) }; break;
+      case ListedKind.File: node = { kind: 'file', ...base, source: hostFileSourceOf(hostPaths[i], num(nums[f + SIZE]), sparse[i] === 1) }; break;
       case ListedKind.Symlink: node = { kind: 'symlink', ...base, target: targets.get(i)! }; break;
       case ListedKind.Char: case ListedKind.Block:
-        node = { kind: NODE_KINDS[k] as 'char' | 'block', ...base, major: nums[f + MAJOR], minor: nums[f + MINOR] };
+        node = { kind: NODE_KINDS[k] as 'char' | 'block', ...base, major: num(nums[f + MAJOR]), minor: num(nums[f + MINOR]) };
         break;
       default: node = { kind: NODE_KINDS[k] as 'fifo' | 'socket', ...base };
     }
