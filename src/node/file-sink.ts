@@ -1,11 +1,19 @@
 // A sparse host file. Writes go to a temporary file beside the target
 // (".NAME.tmp-PID-N"), zero ranges stay holes, and finish() sets the size,
 // fsyncs and renames over the target. abort() — or any failure — removes the
-// temporary file and leaves an existing target untouched.
+// temporary file and leaves an existing target untouched. Where the file
+// system takes O_DIRECT, the bytes bypass the page cache (direct-writer.ts);
+// elsewhere (tmpfs, say) they are written through it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskwrightError } from '../errors.js';
 import type { Sink } from '../io/sink.js';
+import { DirectWriter } from './direct-writer.js';
+
+export interface FileSinkOptions {
+  /** Write with O_DIRECT where the file system allows it (default true). */
+  direct?: boolean;
+}
 
 let counter = 0;
 /**
@@ -24,20 +32,53 @@ export class FileSink implements Sink {
   private unsynced = 0;
   private syncing: Promise<void> | null = null;
   private syncError: NodeJS.ErrnoException | null = null;
+  private readonly directWriter: DirectWriter | null = null;
 
-  constructor(target: string) {
+  constructor(target: string, options: FileSinkOptions = {}) {
     this.target = path.resolve(target);
     const dir = path.dirname(this.target);
     this.tempPath = path.join(dir, `.${path.basename(this.target)}.tmp-${process.pid}-${++counter}`);
-    try {
-      this.fd = fs.openSync(this.tempPath, 'wx', 0o644);
-    } catch (e) {
-      throw ioError(e, this.tempPath, 'create');
+    this.fd = null;
+    const { O_WRONLY, O_CREAT, O_EXCL, O_DIRECT } = fs.constants;
+    if ((options.direct ?? true) && O_DIRECT) {
+      try {
+        this.fd = fs.openSync(this.tempPath, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT, 0o644);
+        this.directWriter = DirectWriter.open(this.fd, this.target);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw ioError(e, this.tempPath, 'create');
+      }
+      if (!this.directWriter) {
+        // No direct I/O here: start again with a plain file.
+        if (this.fd !== null) fs.closeSync(this.fd);
+        this.fd = null;
+        try { fs.unlinkSync(this.tempPath); } catch { /* never made */ }
+      }
     }
+    if (this.fd === null) {
+      try {
+        this.fd = fs.openSync(this.tempPath, 'wx', 0o644);
+      } catch (e) {
+        throw ioError(e, this.tempPath, 'create');
+      }
+    }
+  }
+
+  /** True when the bytes go to the file with O_DIRECT. */
+  get direct(): boolean {
+    return this.directWriter !== null;
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
     const fd = this.open();
+    if (this.directWriter) {
+      try {
+        await this.directWriter.write(offset, data);
+      } catch (e) {
+        await this.abort(e);
+        throw ioError(e, this.target, 'write');
+      }
+      return;
+    }
     try {
       // Asynchronous (libuv's thread pool): the copy into the page cache runs
       // off the main thread, so an emitter that fills its next buffer while
@@ -77,6 +118,7 @@ export class FileSink implements Sink {
   async finish(size: number): Promise<void> {
     const fd = this.open();
     try {
+      if (this.directWriter) await this.directWriter.end();
       if (this.syncing) await this.syncing;
       if (this.syncError) throw this.syncError;
       fs.ftruncateSync(fd, size);
@@ -93,8 +135,9 @@ export class FileSink implements Sink {
 
   async abort(_reason?: unknown): Promise<void> {
     if (this.done) return;
-    // The background fdatasync must not outlive the descriptor it syncs.
+    // The background fdatasync and direct writes must not outlive the descriptor.
     if (this.syncing) await this.syncing;
+    if (this.directWriter) await this.directWriter.settle();
     if (this.done) return;
     if (this.fd !== null) {
       try { fs.closeSync(this.fd); } catch { /* already closed */ }
