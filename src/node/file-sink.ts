@@ -68,6 +68,11 @@ export class FileSink implements Sink {
     return this.directWriter !== null;
   }
 
+  /** With O_DIRECT: aligned buffers whose writes need no copy. */
+  buffers(count: number, size: number): Uint8Array[] | null {
+    return this.directWriter?.lend(count, size) ?? null;
+  }
+
   async write(offset: number, data: Uint8Array): Promise<void> {
     const fd = this.open();
     if (this.directWriter) {
@@ -91,7 +96,7 @@ export class FileSink implements Sink {
     }
   }
 
-  async zero(): Promise<void> {
+  async zero(_offset?: number, _length?: number): Promise<void> {
     // A fresh file reads as zeros wherever nothing was written: a hole.
   }
 
