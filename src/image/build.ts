@@ -252,9 +252,6 @@ class GuardSink implements Sink {
     checkAborted(this.signal);
     await this.inner.finish(size);
   }
-  buffers(count: number, size: number): Uint8Array[] | null {
-    return this.inner.buffers?.(count, size) ?? null;
-  }
   async abort(reason?: unknown): Promise<void> {
     await this.inner.abort(reason);
   }

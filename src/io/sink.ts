@@ -16,14 +16,6 @@ export interface Sink {
   zero(offset: number, length: number): Promise<void>;
   finish(size: number): Promise<void>;
   abort(reason?: unknown): Promise<void>;
-  /**
-   * Optional: `count` buffers of `size` bytes that this sink writes from
-   * without a copy (a file written with O_DIRECT needs aligned memory), or
-   * null. An emitter that stages its output takes its buffers from here
-   * (src/io/stage.ts); the same ones may be handed out again once it is
-   * done. Data from any other buffer is still taken, by copying.
-   */
-  buffers?(count: number, size: number): Uint8Array[] | null;
 }
 
 /** An extent as sinks record them. */

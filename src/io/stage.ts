@@ -24,8 +24,6 @@ let spare: WeakRef<Uint8Array[]> | null = null;
 
 export class StagedWriter {
   private readonly buffers: Uint8Array[];
-  /** The buffers came from the sink (not kept as the spare pair). */
-  private readonly lent: Uint8Array[] | null;
   private which = 0;
   private stage: Uint8Array;
   private stageOff = -1;
@@ -34,15 +32,9 @@ export class StagedWriter {
 
   /** Offsets given to put/putSource/zero are added to `base` for the sink. */
   constructor(private readonly sink: Sink, private readonly base = 0, readonly stageSize = 4 << 20) {
-    // The sink's own buffers when it has some (aligned for direct I/O, say).
-    this.lent = sink.buffers?.(2, stageSize) ?? null;
-    if (this.lent) {
-      this.buffers = this.lent;
-    } else {
-      const reused = spare?.deref();
-      spare = null;
-      this.buffers = reused && reused[0].length === stageSize ? reused : [new Uint8Array(stageSize), new Uint8Array(stageSize)];
-    }
+    const reused = spare?.deref();
+    spare = null;
+    this.buffers = reused && reused[0].length === stageSize ? reused : [new Uint8Array(stageSize), new Uint8Array(stageSize)];
     this.stage = this.buffers[0];
   }
 
@@ -87,7 +79,7 @@ export class StagedWriter {
   async end(): Promise<void> {
     await this.flush();
     await this.settle();
-    if (!this.lent) spare = new WeakRef(this.buffers);
+    spare = new WeakRef(this.buffers);
   }
 
   /** After a failure: drop what is staged and let an outstanding write finish (its error is not the one to report). */

@@ -17,15 +17,6 @@ export class TeeSink implements Sink {
     return this.all((s) => s.zero(offset, length));
   }
 
-  /** The first sink's buffers that has any (the others copy what they keep). */
-  buffers(count: number, size: number): Uint8Array[] | null {
-    for (const s of this.sinks) {
-      const b = s.buffers?.(count, size);
-      if (b) return b;
-    }
-    return null;
-  }
-
   /** Finishes the sinks one after another, in the order given. */
   async finish(size: number): Promise<void> {
     for (let i = 0; i < this.sinks.length; i++) {

@@ -16,9 +16,7 @@
 // buffer addresses, so the memory alignment is found by trying: a 4096-byte
 // write from successive 16-byte offsets into one allocation until the
 // kernel accepts one (EINVAL otherwise). Two windows are used in turn, so
-// one is filled while the other is written. Two more aligned buffers of the
-// same allocation are lent to the emitter's stage (Sink.buffers): a
-// block-aligned extent from one of them is written as it is, with no copy.
+// one is filled while the other is written.
 import * as fs from 'node:fs';
 import { fail } from '../errors.js';
 
@@ -37,9 +35,6 @@ function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise<void>
 
 export class DirectWriter {
   private readonly windows: [Uint8Array, Uint8Array];
-  private readonly lendable: [Uint8Array, Uint8Array];
-  /** Where the aligned part of the allocation starts. */
-  private readonly base: number;
   private readonly pending: [Promise<void> | null, Promise<void> | null] = [null, null];
   private which = 0;
   /** File offset of the current window's first byte (a block boundary), or -1. */
@@ -50,11 +45,8 @@ export class DirectWriter {
   private position = 0;
   private failure: unknown = null;
 
-  private constructor(private readonly fd: number, private readonly raw: Uint8Array, base: number, private readonly what: string) {
-    this.base = base;
-    const at = (k: number) => raw.subarray(base + k * WINDOW, base + (k + 1) * WINDOW);
-    this.windows = [at(0), at(1)];
-    this.lendable = [at(2), at(3)];
+  private constructor(private readonly fd: number, windows: [Uint8Array, Uint8Array], private readonly what: string) {
+    this.windows = windows;
   }
 
   /**
@@ -63,8 +55,7 @@ export class DirectWriter {
    * The trial writes a block of zeros at offset 0.
    */
   static open(fd: number, what: string): DirectWriter | null {
-    // Pages never touched (the lent buffers until lent) cost no memory.
-    const raw = new Uint8Array(4 * WINDOW + DIRECT_BLOCK);
+    const raw = new Uint8Array(2 * WINDOW + DIRECT_BLOCK);
     for (let a = 0; a < DIRECT_BLOCK; a += 16) {
       try {
         fs.writeSync(fd, raw, a, DIRECT_BLOCK, 0);
@@ -72,21 +63,9 @@ export class DirectWriter {
         if ((e as NodeJS.ErrnoException).code === 'EINVAL') continue;
         return null;
       }
-      return new DirectWriter(fd, raw, a, what);
+      return new DirectWriter(fd, [raw.subarray(a, a + WINDOW), raw.subarray(a + WINDOW, a + 2 * WINDOW)], what);
     }
     return null;
-  }
-
-  /** Up to two aligned buffers of up to WINDOW bytes for an emitter's stage; null otherwise. */
-  lend(count: number, size: number): Uint8Array[] | null {
-    if (count > 2 || size > WINDOW || size < DIRECT_BLOCK) return null;
-    return this.lendable.slice(0, count).map((b) => b.subarray(0, size));
-  }
-
-  /** `data` starts on an aligned address of the lent buffers. */
-  private isLent(data: Uint8Array): boolean {
-    const rel = data.byteOffset - this.base - 2 * WINDOW;
-    return data.buffer === this.raw.buffer && rel >= 0 && rel % DIRECT_BLOCK === 0 && rel + data.length <= 2 * WINDOW;
   }
 
   /** Place `data` at `offset` (not before the end of the previous extent). */
@@ -97,14 +76,6 @@ export class DirectWriter {
     }
     this.position = offset + data.length;
     let i = 0;
-    if (offset % DIRECT_BLOCK === 0 && data.length >= DIRECT_BLOCK && this.isLent(data)) {
-      // Straight from the lent buffer: what the window holds ends at or
-      // before this block, so it goes first; the unaligned tail, if any,
-      // starts a new window.
-      i = data.length - (data.length % DIRECT_BLOCK);
-      await this.flush();
-      await writeAllAt(this.fd, data.subarray(0, i), offset);
-    }
     while (i < data.length) {
       const at = offset + i;
       if (this.start >= 0 && at >= this.start + WINDOW) await this.flush();

@@ -68,11 +68,6 @@ export class FileSink implements Sink {
     return this.directWriter !== null;
   }
 
-  /** With O_DIRECT: aligned buffers whose writes need no copy. */
-  buffers(count: number, size: number): Uint8Array[] | null {
-    return this.directWriter?.lend(count, size) ?? null;
-  }
-
   async write(offset: number, data: Uint8Array): Promise<void> {
     const fd = this.open();
     if (this.directWriter) {

@@ -131,10 +131,6 @@ export class OutputSink implements Sink {
     await this.guard(() => this.tee.zero(offset, length));
   }
 
-  buffers(count: number, size: number): Uint8Array[] | null {
-    return this.tee.buffers(count, size);
-  }
-
   async finish(size: number): Promise<void> {
     await this.check();
     this.state = 'finishing';

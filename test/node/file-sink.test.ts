@@ -55,36 +55,6 @@ describe('FileSink', () => {
     }), { numRuns: 40 });
   });
 
-  it('extents from the lent aligned buffers are written as they are, mixed with copied ones', async () => {
-    let n = 0;
-    await fc.assert(fc.asyncProperty(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 40000 }), fc.boolean()), { minLength: 1, maxLength: 30 }),
-      async (list) => {
-        const a = path.join(tmp.dir, `lent-${n}.img`);
-        const b = path.join(tmp.dir, `lent-cached-${n++}.img`);
-        const direct = new FileSink(a);
-        const cached = new FileSink(b, { direct: false });
-        const lent = direct.buffers(2, 64 * 1024)!;
-        expect(lent).toHaveLength(2);
-        expect(cached.buffers(2, 64 * 1024)).toBeNull();
-        let at = 0;
-        let k = 0;
-        for (const [gapBlocks, len0, fromLent] of list) {
-          at += gapBlocks * DIRECT_BLOCK + (fromLent ? (DIRECT_BLOCK - (at % DIRECT_BLOCK)) % DIRECT_BLOCK : 7);
-          const len = fromLent ? Math.min(len0, 64 * 1024) : len0;
-          const data = fromLent ? lent[k++ % 2].subarray(0, len) : new Uint8Array(len);
-          for (let i = 0; i < len; i++) data[i] = (i * 31 + k + at) & 0xff;
-          await Promise.all([direct.write(at, data), cached.write(at, data)]);
-          at += len;
-        }
-        await direct.finish(at + 1);
-        await cached.finish(at + 1);
-        expect(Buffer.compare(fs.readFileSync(a), fs.readFileSync(b))).toBe(0);
-        fs.rmSync(a);
-        fs.rmSync(b);
-      }), { numRuns: 30 });
-  });
-
   it('keeps a hole where no extent comes near, and ends at the size given', async () => {
     const f = path.join(tmp.dir, 'holes.img');
     const sink = new FileSink(f);
