@@ -23,7 +23,8 @@ import { fail } from '../errors.js';
 export const DIRECT_BLOCK = 4096;
 const WINDOW = 4 << 20;
 
-function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise<void> {
+/** pwrite all of `data` at `offset`, on Node's thread pool. */
+export function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const step = (done: number): void => {
       if (done >= data.length) { resolve(); return; }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskwrightError } from '../errors.js';
 import type { Sink } from '../io/sink.js';
-import { DirectWriter } from './direct-writer.js';
+import { DirectWriter, writeAllAt } from './direct-writer.js';
 
 export interface FileSinkOptions {
   /** Write with O_DIRECT where the file system allows it (default true). */
@@ -151,17 +151,6 @@ export class FileSink implements Sink {
     if (this.fd === null) throw new DiskwrightError('SINK_CLOSED', `output ${this.target} is already closed`, { path: this.target });
     return this.fd;
   }
-}
-
-/** pwrite all of `data` at `offset`, asynchronously. */
-function writeAllAt(fd: number, data: Uint8Array, offset: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number): void => {
-      if (done >= data.length) { resolve(); return; }
-      fs.write(fd, data, done, data.length - done, offset + done, (err, n) => (err ? reject(err) : step(done + n)));
-    };
-    step(0);
-  });
 }
 
 export function ioError(e: unknown, file: string, op: string): DiskwrightError {
