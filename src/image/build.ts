@@ -274,10 +274,12 @@ async function emitPlanned(
   let partition = 0;
   let totalFiles = 0;
   let totalDataBytes = 0;
-  let planned = plan.partitions.every((p) => p.filesystem !== null || !plan.spec.partitions[p.index - 1].filesystem);
+  let planned = false;
+  /** Totals over the filesystems planned so far; whether that is all of them. */
   const count = () => {
     totalFiles = plan.partitions.reduce((n, p) => n + (p.filesystem?.files ?? 0), 0);
     totalDataBytes = plan.partitions.reduce((n, p) => n + (p.filesystem?.dataBytes ?? 0), 0);
+    planned = plan.partitions.every((p) => p.filesystem !== null || !plan.spec.partitions[p.index - 1].filesystem);
   };
   count();
   const guard: GuardSink = new GuardSink(sink, options.signal, () => options.onProgress?.({ bytes: guard.bytes, files, partition, totalFiles, totalDataBytes, planned }));
@@ -306,10 +308,7 @@ async function emitPlanned(
     for (const p of order) {
       checkAborted(options.signal);
       const fsPlan = await filesystemOf(p);
-      if (!planned) {
-        count();
-        planned = plan.partitions.every((q) => q.filesystem !== null || !plan.spec.partitions[q.index - 1].filesystem);
-      }
+      if (!planned) count();
       if (!fsPlan) {
         // An empty partition: its first and last MiB must read as zero, so a
         // flash over old data leaves no stale filesystem or RAID signature
