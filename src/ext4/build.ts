@@ -278,6 +278,24 @@ function extentTreeBlocks(n: number, perBlock: number): number {
   return total;
 }
 
+/** The geometry planExt4 lays out for these options (no per-file work: cheap at any size). */
+export function ext4GeometryOf(options: Ext4Options): Ext4Geometry {
+  const f = options.features ?? {};
+  const journalOn = options.journal !== false && f.has_journal !== false;
+  return computeGeometry({
+    size: options.size,
+    blockSize: options.blockSize,
+    inodeSize: options.inodeSize,
+    inodeRatio: options.inodeRatio,
+    inodes: options.inodes,
+    reservedPercent: options.reservedPercent,
+    is64bit: f['64bit'] !== false,
+    flexBg: f.flex_bg !== false,
+    journalBlocks: !journalOn ? 0 : typeof options.journal === 'number' ? options.journal : undefined,
+    resizeInode: f.resize_inode !== false,
+  });
+}
+
 export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   const f = options.features ?? {};
   const journalOn = options.journal !== false && f.has_journal !== false;
@@ -294,18 +312,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   const time = options.time ?? tree.defaultTime;
   const ownerRoot = options.owner === 'root';
 
-  const geo: Ext4Geometry = computeGeometry({
-    size: options.size,
-    blockSize: options.blockSize,
-    inodeSize: options.inodeSize,
-    inodeRatio: options.inodeRatio,
-    inodes: options.inodes,
-    reservedPercent: options.reservedPercent,
-    is64bit: is64,
-    flexBg,
-    journalBlocks: !journalOn ? 0 : typeof options.journal === 'number' ? options.journal : undefined,
-    resizeInode: f.resize_inode !== false,
-  });
+  const geo: Ext4Geometry = ext4GeometryOf(options);
   const resizeInode = geo.reservedGdtBlocks > 0;
   const B = geo.blockSize;
   const sectorsPerBlock = B / 512;

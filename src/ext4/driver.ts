@@ -6,7 +6,7 @@ import { DiskwrightError, fail } from '../errors.js';
 import type { FilesystemDriver, PlanArgs } from '../image/registry.js';
 import type { FilesystemPlan } from '../fs/types.js';
 import { isGuid } from '../codec/guid.js';
-import { planExt4, type Ext4Features, type Ext4Options } from './build.js';
+import { ext4GeometryOf, planExt4, type Ext4Features, type Ext4Options } from './build.js';
 import { probeExt4 } from './probe.js';
 
 const KNOWN_KEYS = ['type', 'label', 'uuid', 'options', 'owner', 'contents'];
@@ -108,27 +108,38 @@ export function ext4OptionsFromSpec(spec: Record<string, unknown>, path: string)
   return out;
 }
 
-function planFromSpec(a: PlanArgs): FilesystemPlan {
-  const opts = ext4OptionsFromSpec(a.spec, a.path);
+/** Run `f`, naming the spec's path in EXT4_TOO_BIG (a partition too large for ext4 as diskwright writes it). */
+function namingPath<T>(path: string, f: () => T): T {
   try {
-    return planExt4(a.tree, {
-      ...opts,
-      size: a.size,
-      seed: a.seed,
-      seedLabels: [a.partitionIndex],
-      time: a.defaultTime,
-    });
+    return f();
   } catch (e) {
-    // A partition too large for ext4 as diskwright writes it: name the spec's path.
     if (e instanceof DiskwrightError && e.code === 'EXT4_TOO_BIG') {
-      throw new DiskwrightError(e.code, `${a.path}: ${e.message}`, { ...e.data, path: a.path });
+      throw new DiskwrightError(e.code, `${path}: ${e.message}`, { ...e.data, path });
     }
     throw e;
   }
 }
 
+function planFromSpec(a: PlanArgs): FilesystemPlan {
+  const opts = ext4OptionsFromSpec(a.spec, a.path);
+  return namingPath(a.path, () => planExt4(a.tree, {
+    ...opts,
+    size: a.size,
+    seed: a.seed,
+    seedLabels: [a.partitionIndex],
+    time: a.defaultTime,
+  }));
+}
+
+/** The options and the geometry, before any input is read. */
+function checkSpec(a: Omit<PlanArgs, 'tree'>): void {
+  const opts = ext4OptionsFromSpec(a.spec, a.path);
+  namingPath(a.path, () => ext4GeometryOf({ ...opts, size: a.size }));
+}
+
 export const ext4Driver: FilesystemDriver = {
   types: ['ext4'],
   plan: planFromSpec,
+  check: checkSpec,
   probe: probeExt4,
 };

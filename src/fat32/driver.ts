@@ -4,13 +4,14 @@ import { fail } from '../errors.js';
 import type { FilesystemDriver, PlanArgs } from '../image/registry.js';
 import type { FilesystemReader } from '../fs/types.js';
 import type { Disk } from '../io/disk.js';
-import { planFat } from './build.js';
-import type { FatChoice } from './geometry.js';
+import { encodeFatLabel, planFat, type FatBuildOptions } from './build.js';
+import { planFatGeometry, type FatChoice } from './geometry.js';
 import { looksLikeFat, openFat } from './read.js';
 
 const KNOWN_KEYS = ['type', 'label', 'fat', 'clusterSize', 'contents', 'owner', 'volumeId', 'rootEntries'];
 
-function planFromSpec(a: PlanArgs) {
+/** The spec's options for planFat (all but the tree), checked. */
+function fatOptionsFromSpec(a: Omit<PlanArgs, 'tree'>): Omit<FatBuildOptions, 'tree'> {
   const s = a.spec;
   for (const k of Object.keys(s)) {
     if (!KNOWN_KEYS.includes(k)) {
@@ -48,8 +49,7 @@ function planFromSpec(a: PlanArgs) {
     volumeId = num('volumeId');
     if (volumeId! > 0xffffffff) fail('SPEC_INVALID', `${a.path}.volumeId: must fit 32 bits`, { path: `${a.path}.volumeId`, actual: volumeId });
   }
-  return planFat({
-    tree: a.tree,
+  return {
     size: a.size,
     sectorSize: a.sectorSize,
     fat,
@@ -61,7 +61,18 @@ function planFromSpec(a: PlanArgs) {
     seedLabels: [a.partitionIndex],
     partitionOffset: a.partitionOffset,
     path: a.path,
-  });
+  };
+}
+
+function planFromSpec(a: PlanArgs) {
+  return planFat({ ...fatOptionsFromSpec(a), tree: a.tree });
+}
+
+/** The options, the label and the geometry (with the smallest root directory), before any input is read. */
+function checkSpec(a: Omit<PlanArgs, 'tree'>): void {
+  const o = fatOptionsFromSpec(a);
+  if (o.label !== null && o.label !== undefined) encodeFatLabel(o.label, a.path);
+  planFatGeometry({ size: o.size, sectorSize: o.sectorSize ?? 512, fat: o.fat, clusterSize: o.clusterSize, rootEntries: o.rootEntries, path: a.path });
 }
 
 function probeFat(disk: Disk): FilesystemReader | null {
@@ -73,5 +84,6 @@ function probeFat(disk: Disk): FilesystemReader | null {
 export const fat32Driver: FilesystemDriver = {
   types: ['fat32', 'fat16', 'fat12', 'fat', 'vfat'],
   plan: planFromSpec,
+  check: checkSpec,
   probe: probeFat,
 };

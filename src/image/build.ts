@@ -164,6 +164,16 @@ function planTable(rawSpec: unknown, options: BuildOptions): { plan: ImagePlan; 
     encodeMbr(mbr); // range checks now, not half-way through emission
   }
 
+  // Each filesystem's options against its partition's size, before any
+  // input is read: a bad option or an impossible size fails at once.
+  spec.partitions.forEach((part, i) => {
+    if (!part.filesystem) return;
+    const p = partitions[i];
+    driverFor(part.filesystem.type)!.check?.({
+      spec: part.filesystem, path: `partitions[${i}].filesystem`, size: p.size, partitionOffset: p.start, sectorSize: ss,
+      seed: `${seed}/partition-${p.index}`, defaultTime, partitionIndex: p.index,
+    });
+  });
   return { plan: { spec, size: spec.size, sectorSize: ss, table: spec.table, diskId, partitions, gpt, mbr }, ctx: { seed, defaultTime } };
 }
 

@@ -31,6 +31,12 @@ export interface FilesystemDriver {
   /** Spec `type` values it handles, e.g. ['fat32', 'fat16', 'fat']. */
   types: string[];
   plan(args: PlanArgs): FilesystemPlan;
+  /**
+   * Optional: check the spec's options against the partition size before
+   * any input is read, raising what plan() would raise about them, sooner
+   * (a 300 TiB ext4 fails at once, not after its tar has been read).
+   */
+  check?(args: Omit<PlanArgs, 'tree'>): void;
   probe: FilesystemProbe;
 }
 

@@ -230,6 +230,21 @@ describe('inputs read while earlier partitions are written', () => {
     expect(new TextDecoder().decode(img.filesystem(3).readFile('/f-ext4.txt'))).toBe('ext4');
   });
 
+  it('options and sizes a filesystem cannot take fail before any input is read', async () => {
+    const loads: string[] = [];
+    const loadTree = async (_f: any, p: string) => { loads.push(p); return new FileTree(); };
+    const huge = { table: 'gpt', size: '300TiB', partitions: [{ type: 'linux', size: 'rest', filesystem: { type: 'ext4', contents: [{ from: 'x', to: '/' }] } }] };
+    await expect(buildImage(huge, new MemorySink(), { loadTree })).rejects.toMatchObject({ code: 'EXT4_TOO_BIG', data: { path: 'partitions[0].filesystem' } });
+    const small = gptSpec() as any;
+    small.partitions[0].size = '16MiB';
+    small.partitions[0].filesystem = { type: 'fat32', fat: 'fat32', label: 'EFI', contents: [{ from: 'x', to: '/' }] };
+    await expect(buildImage(small, new MemorySink(), { loadTree })).rejects.toMatchObject({ code: 'FAT32_TOO_SMALL' });
+    const badOption = withContents();
+    badOption.partitions[2].filesystem.options = { blockSize: 3000 };
+    await expect(buildImage(badOption, new MemorySink(), { loadTree })).rejects.toHaveProperty('code');
+    expect(loads).toEqual([]);
+  });
+
   it('errors come in partition order, whichever input fails first', async () => {
     const spec = withContents();
     const e = await buildImage(spec, new MemorySink(), {
