@@ -372,10 +372,11 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   // sorted by name): each directory's entries sorted and their names
   // encoded once, for the inode numbers, the space check and the directory
   // blocks alike.
-  interface Entry { name: string; bytes: Uint8Array; node: TreeNode }
+  // An entry's inode number is kept on it once known: the directory blocks
+  // need no lookup by node.
+  interface Entry { name: string; bytes: Uint8Array; node: TreeNode; ino: number }
   const entriesOf = new Map<DirNode, Entry[]>();
-  const walkOrder: Array<[string, TreeNode, DirNode]> = [];
-  const distinct = new Set<TreeNode>();
+  const walkOrder: Array<[string, Entry, DirNode]> = [];
   {
     const entriesFor = (dir: DirNode, prefix: string): Entry[] => {
       const entries: Entry[] = [];
@@ -384,7 +385,7 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
         if (bytes.length > 255) {
           fail('EXT4_NAME_TOO_LONG', `${prefix}/${name}: name is ${bytes.length} bytes, ext4 allows 255`, { path: `${prefix}/${name}`, actual: bytes.length });
         }
-        entries.push({ name, bytes, node });
+        entries.push({ name, bytes, node, ino: 0 });
       }
       entriesOf.set(dir, entries);
       return entries;
@@ -396,17 +397,8 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       if (f.i === f.entries.length) { frames.pop(); continue; }
       const e = f.entries[f.i++];
       const path = `${f.prefix}/${e.name}`;
-      walkOrder.push([path, e.node, f.dir]);
-      if (e.node !== lpfNode) distinct.add(e.node);
+      walkOrder.push([path, e, f.dir]);
       if (e.node.kind === 'dir') frames.push({ dir: e.node, prefix: path, entries: entriesFor(e.node, path), i: 0 });
-    }
-  }
-  {
-    const needed = FIRST_INO + distinct.size;
-    if (needed > geo.inodesCount) {
-      fail('EXT4_TOO_MANY_FILES', `the contents need ${needed} inodes, the filesystem has ${geo.inodesCount}`, {
-        structure: 'ext4', needed, available: geo.inodesCount,
-      });
     }
   }
   let nextIno = FIRST_INO + 1;
@@ -415,15 +407,26 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
   parentOf.set(lpf, root);
   let fileCount = 0;
   let dataBytes = 0;
-  for (const [path, node, parent] of walkOrder) {
+  for (const [path, e, parent] of walkOrder) {
+    const node = e.node;
     let info = byNode.get(node);
     if (!info) {
       info = newInode(nextIno++, node, path);
       byNode.set(node, info);
       if (node.kind === 'file') { fileCount++; dataBytes += node.source.size; }
     }
+    e.ino = info.ino;
     info.links++;
     if (node.kind === 'dir') parentOf.set(info, byNode.get(parent)!);
+  }
+  {
+    // Every distinct node but the root and lost+found took a number from FIRST_INO + 1 on.
+    const needed = nextIno - 1;
+    if (needed > geo.inodesCount) {
+      fail('EXT4_TOO_MANY_FILES', `the contents need ${needed} inodes, the filesystem has ${geo.inodesCount}`, {
+        structure: 'ext4', needed, available: geo.inodesCount,
+      });
+    }
   }
   walkOrder.length = 0;
   const usedInodes = nextIno - 1;
@@ -622,10 +625,10 @@ export function planExt4(tree: FileTree, options: Ext4Options): FilesystemPlan {
       if (dirNode || info === root) {
         let kids = dirNode ? entriesOf.get(dirNode)! : [];
         if (info === root && !lpfNode) {
-          kids = [...kids, { name: 'lost+found', bytes: enc.encode('lost+found'), node: { kind: 'dir' } as TreeNode }];
+          kids = [...kids, { name: 'lost+found', bytes: enc.encode('lost+found'), node: { kind: 'dir' } as TreeNode, ino: LPF_INO }];
           kids.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         }
-        for (const { bytes, node: child } of kids) children.push({ name: bytes, inode: (byNode.get(child) ?? lpf).ino, fileType: fileTypeOf(child) });
+        for (const e of kids) children.push({ name: e.bytes, inode: e.ino, fileType: fileTypeOf(e.node) });
       }
       const parent = parentOf.get(info) ?? root;
       const layout = buildDirectory(info.ino, parent.ino, children, B, {
