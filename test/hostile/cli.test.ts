@@ -5,21 +5,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as lib from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
 // @ts-expect-error plain ESM without types
-import { addExtras, inputBytes, inputFor, loadSeeds } from '../../fuzz/engine.mjs';
+import { inputBytes, inputFor, loadSeeds } from '../../fuzz/engine.mjs';
+import { fuzzLib } from '../helpers/fuzz-lib.js';
 import { tempDir } from '../helpers/oracle.js';
 
 const tmp = tempDir('dw-hostile-cli-');
 afterAll(() => tmp.cleanup());
-const extras: Record<string, () => Promise<unknown>> = {
-  'ext4/read': () => import('../../src/ext4/read.js'),
-  'ext4/build': () => import('../../src/ext4/build.js'),
-  'ext4/probe': () => import('../../src/ext4/probe.js'),
-  'ext4/driver': () => import('../../src/ext4/driver.js'),
-  'image/build': () => import('../../src/image/build.js'),
-};
 
 async function cli(argv: string[]) {
   let stdout = '';
@@ -31,7 +24,7 @@ async function cli(argv: string[]) {
 describe('CLI on damaged images', () => {
   for (const target of ['gpt', 'mbr']) {
     it(`${target}: 150 mutated images through inspect, ls, cat and bootenv list`, async () => {
-      const l = await addExtras({ ...lib }, (p: string) => extras[p]());
+      const l = await fuzzLib();
       const seeds = await loadSeeds(l, target, { corpusLimit: 0 });
       expect(seeds.own.length).toBeGreaterThan(0);
       const file = path.join(tmp.dir, `${target}.img`);

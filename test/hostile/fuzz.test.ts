@@ -5,22 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../src/index.js';
 // @ts-expect-error plain ESM without types
-import { TARGETS, addExtras, execute, inputBytes, inputFor, loadSeeds } from '../../fuzz/engine.mjs';
+import { TARGETS, execute, inputBytes, inputFor, loadSeeds } from '../../fuzz/engine.mjs';
+import { fuzzLib } from '../helpers/fuzz-lib.js';
 
 const RUNS: Record<string, number> = { gpt: 300, mbr: 300, fat: 300, ext4: 300, grubenv: 1000, autoboot: 1000, tar: 600, spec: 1000 };
 const SEED = 'ci';
 /** Far above a normal run (a few ms to 300 ms), low enough to catch a loop that is not bounded. */
 const SLOW_MS = 15_000;
 
-// the modules the public index does not export (yet), as the fuzz command adds them from dist/
-const extras: Record<string, () => Promise<unknown>> = {
-  'ext4/read': () => import('../../src/ext4/read.js'),
-  'ext4/build': () => import('../../src/ext4/build.js'),
-  'ext4/probe': () => import('../../src/ext4/probe.js'),
-  'ext4/driver': () => import('../../src/ext4/driver.js'),
-  'image/build': () => import('../../src/image/build.js'),
-};
-const libP = addExtras({ ...lib }, (p: string) => extras[p]());
+const libP = fuzzLib();
 
 describe('the engine tells crashes from coded errors', () => {
   const input = { bytes: new Uint8Array(4096) };

@@ -5,22 +5,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import * as lib from '../../src/index.js';
 import { memoryDisk } from '../../src/io/disk.js';
 import { openExt4 } from '../../src/ext4/read.js';
 // @ts-expect-error plain ESM without types
-import { addExtras, execute } from '../../fuzz/engine.mjs';
+import { execute } from '../../fuzz/engine.mjs';
+import { fuzzLib } from '../helpers/fuzz-lib.js';
 
 const DIR = path.join(import.meta.dirname, 'regressions');
 const load = (name: string) => new Uint8Array(gunzipSync(fs.readFileSync(path.join(DIR, name))));
-const extras: Record<string, () => Promise<unknown>> = {
-  'ext4/read': () => import('../../src/ext4/read.js'),
-  'ext4/build': () => import('../../src/ext4/build.js'),
-  'ext4/probe': () => import('../../src/ext4/probe.js'),
-  'ext4/driver': () => import('../../src/ext4/driver.js'),
-  'image/build': () => import('../../src/image/build.js'),
-};
-const libP = addExtras({ ...lib }, (p: string) => extras[p]());
+const libP = fuzzLib();
 
 describe('fuzzing regressions', () => {
   it('every fixture is listed in the README', () => {
