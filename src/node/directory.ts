@@ -30,7 +30,7 @@ import { fail } from '../errors.js';
 import type { Source } from '../io/source.js';
 import { FileTree, splitTreePath, joinTreePath } from '../tree/tree.js';
 import type { DirNode, NodeAttrs, Timestamp, TreeNode } from '../tree/tree.js';
-import { fileSource } from './file-source.js';
+import { fileSource, openForRead } from './file-source.js';
 import { ioError } from './file-sink.js';
 import { applyOwner, clampTime, timestampFromNs } from './owner.js';
 import type { InputOptions } from './owner.js';
@@ -70,12 +70,7 @@ export function splitDevice(rdev: bigint): { major: number; minor: number } {
 /** The [start, end) ranges of `file` that hold non-zero 4 KiB blocks. */
 export function scanDataRanges(file: string, size: number): Array<readonly [number, number]> {
   const ranges: Array<[number, number]> = [];
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw ioError(e, file, 'open');
-  }
+  const fd = openForRead(file);
   try {
     const buf = Buffer.alloc(SCAN_CHUNK);
     for (let pos = 0; pos < size; pos += SCAN_CHUNK) {

@@ -7,6 +7,15 @@ import type { Disk } from '../io/disk.js';
 import { ioError } from './file-sink.js';
 import { DiskwrightError, fail } from '../errors.js';
 
+/** Open a host file for reading; a failure is a coded IO_* error naming it. */
+export function openForRead(file: string): number {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (e) {
+    throw ioError(e, file, 'open');
+  }
+}
+
 /**
  * The range [offset, offset+length) of a host file, opened on each read so
  * that thousands of sources hold no descriptors. The size is fixed when the
@@ -47,12 +56,7 @@ class HostFileRange implements Source {
     const { file, offset, size } = this;
     checkRange(size, o, n, file);
     if (to < 0 || to + n > out.length) fail('IO_RANGE', `${file}: target buffer too small`, { offset: to, length: n, size: out.length, what: file });
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (e) {
-      throw ioError(e, file, 'open');
-    }
+    const fd = openForRead(file);
     try {
       let got = 0;
       while (got < n) {

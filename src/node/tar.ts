@@ -42,7 +42,7 @@ import { checkRange } from '../io/source.js';
 import { FileTree, splitTreePath, joinTreePath } from '../tree/tree.js';
 import type { NodeAttrs, TreeNode, Xattr, Timestamp } from '../tree/tree.js';
 import { ioError } from './file-sink.js';
-import { fileSource } from './file-source.js';
+import { fileSource, openForRead } from './file-source.js';
 import { applyOwner, clampTime, parsePaxTime } from './owner.js';
 import type { InputOptions } from './owner.js';
 
@@ -308,12 +308,7 @@ function paxInt(pax: Record<string, string> | null | undefined, key: string): nu
  */
 export async function treeFromTar(file: string, tree: FileTree, to = '/', opts: TarOptions = {}): Promise<FileTree> {
   const toParts = splitTreePath(to, `target ${to}`);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw ioError(e, file, 'open');
-  }
+  const fd = openForRead(file);
   let archive: Archive;
   try {
     if (isGzip(fd)) {
