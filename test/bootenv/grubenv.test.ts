@@ -7,13 +7,10 @@ import { GrubEnv, GRUBENV_SIZE, createGrubEnv, listGrubEnv } from '../../src/boo
 import { isDiskwrightError } from '../../src/errors.js';
 import { haveTools, tempDir } from '../helpers/oracle.js';
 import { corpusDir, corpusRows } from '../helpers/corpus.js';
+import { codeOf } from '../helpers/codes.js';
 
 const enc = new TextEncoder();
 
-function codeOf(f: () => unknown): string | undefined {
-  try { f(); } catch (e) { if (isDiskwrightError(e)) return e.code; throw e; }
-  return undefined;
-}
 
 /** grub-editenv with raw byte output (no string decoding of list output). */
 function editenv(args: string[]): { status: number; stdout: Buffer; stderr: string } {

@@ -7,7 +7,6 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryDisk } from '../../src/io/disk.js';
 import { openExt4 } from '../../src/ext4/read.js';
-import { isDiskwrightError } from '../../src/errors.js';
 import { decodeSuperBlock } from '../../src/ext4/superblock.js';
 import {
   csumSeed, verifySuperBlockCsum, setSuperBlockCsum, verifyInodeCsum, setInodeCsum, verifyGroupDescCsum, setGroupDescCsum,
@@ -15,16 +14,8 @@ import {
 } from '../../src/ext4/csum.js';
 import { decodeGroupDesc, blockBitmap, inodeBitmap } from '../../src/ext4/group-desc.js';
 import { haveTools, run, tempDir } from '../helpers/oracle.js';
+import { codeOf } from '../helpers/codes.js';
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (isDiskwrightError(e)) return e.code;
-    throw e;
-  }
-  return 'NO_ERROR';
-}
 
 describe.skipIf(!haveTools('mke2fs', 'debugfs'))('ext4 checksums', () => {
   let tmp: { dir: string; cleanup: () => void };

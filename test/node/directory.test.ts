@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FileTree, isDiskwrightError } from '../../src/index.js';
+import { FileTree } from '../../src/index.js';
 import { treeFromDirectory, splitDevice, scanDataRanges } from '../../src/node/directory.js';
 import { haveTools, run, tempDir } from '../helpers/oracle.js';
 import { ROOT, makeHostTree, listHostTree, listTree, compareContents } from './fixture.js';
+import { codeOf } from '../helpers/codes.js';
 
 const TOOLS = haveTools('find', 'stat', 'python3', 'mkfifo', 'mknod');
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isDiskwrightError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe.skipIf(!TOOLS)('treeFromDirectory', () => {
   let tmp: { dir: string; cleanup: () => void };
