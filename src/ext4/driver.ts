@@ -3,7 +3,7 @@
 // plans the filesystem with planExt4; recognises ext2/3/4 on a disk with the
 // reader's probe. Errors name the JSON path.
 import { DiskwrightError, fail } from '../errors.js';
-import type { FilesystemDriver, PlanArgs } from '../image/registry.js';
+import type { FilesystemDriver, PlanArgs } from '../fs/driver.js';
 import type { FilesystemPlan } from '../fs/types.js';
 import { isGuid } from '../codec/guid.js';
 import { ext4GeometryOf, planExt4, type Ext4Features, type Ext4Options } from './build.js';

@@ -1,7 +1,7 @@
 // The FAT driver for the image layer: plans a volume from a partition's
 // `filesystem` spec and recognises FAT volumes on a disk.
 import { fail } from '../errors.js';
-import type { FilesystemDriver, PlanArgs } from '../image/registry.js';
+import type { FilesystemDriver, PlanArgs } from '../fs/driver.js';
 import type { FilesystemReader } from '../fs/types.js';
 import type { Disk } from '../io/disk.js';
 import { encodeFatLabel, planFat, type FatBuildOptions } from './build.js';

@@ -13,6 +13,7 @@
 //  - What a filesystem cannot represent is a coded error, never a silent
 //    loss: FAT has no owners, symlinks, hard links, devices or xattrs
 //    (FS_UNSUPPORTED with `operation`).
+import { fail } from '../errors.js';
 import type { Source } from '../io/source.js';
 import type { FileTree, Timestamp, Xattr } from '../tree/tree.js';
 import type { FilesystemReader } from './types.js';
@@ -57,4 +58,22 @@ export interface FilesystemWriter extends FilesystemReader {
   copyIn(tree: FileTree, to: string): void;
   /** Write every pending change (counts, FSInfo, superblock, clean state). */
   flush(): void;
+}
+
+const MUTATIONS = ['writeFile', 'mkdir', 'symlink', 'link', 'mknod', 'remove', 'rename', 'chmod', 'chown', 'utimes', 'setXattr', 'removeXattr', 'copyIn'] as const;
+
+/**
+ * A reader seen through the writer interface: every mutation throws `code`
+ * (IMAGE_READ_ONLY for a disk opened read-only, FS_UNSUPPORTED for a
+ * filesystem with no writer). flush() has nothing to do.
+ */
+export function readOnlyWriter(reader: FilesystemReader, code: 'IMAGE_READ_ONLY' | 'FS_UNSUPPORTED', type: string): FilesystemWriter {
+  const refuse = (operation: string) => (): never =>
+    fail(code, code === 'IMAGE_READ_ONLY'
+      ? `${operation}: the image was opened read-only (open it with { writable: true })`
+      : `${operation}: diskwright cannot edit ${type} filesystems`, { operation, type });
+  const w = Object.create(reader) as FilesystemWriter;
+  for (const m of MUTATIONS) (w as unknown as Record<string, unknown>)[m] = refuse(m);
+  w.flush = () => {};
+  return w;
 }

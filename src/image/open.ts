@@ -8,7 +8,8 @@ import { subDisk, type Disk } from '../io/disk.js';
 import { detectGptSectorSize, readGpt, type GptTable } from '../gpt/table.js';
 import { looksLikeMbr, mbrPartitions, readMbr, type MbrTable } from '../mbr/table.js';
 import { formatMbrType } from '../mbr/types.js';
-import { probeFilesystem } from './registry.js';
+import type { EditOptions, FilesystemWriter } from '../fs/writer.js';
+import { openFilesystem, probeFilesystem } from './registry.js';
 import { gptAttributeList } from './spec.js';
 
 export interface ImagePartition {
@@ -39,8 +40,12 @@ export interface OpenedImage {
   mbr?: MbrTable;
   /** The bytes of partition n (0: the whole image when it holds a bare filesystem). */
   partitionDisk(n: number): Disk;
-  /** The filesystem in partition n; IMAGE_NO_PARTITION / FS_UNRECOGNIZED when there is none. */
-  filesystem(n: number): FilesystemReader;
+  /**
+   * The filesystem in partition n; IMAGE_NO_PARTITION / FS_UNRECOGNIZED when
+   * there is none. On a writable disk it can be edited in place
+   * (src/fs/writer.ts); on a read-only one every edit is IMAGE_READ_ONLY.
+   */
+  filesystem(n: number): FilesystemWriter;
   /** The filesystem's info, or null (a hole, or a filesystem no driver knows); problems become warnings. */
   filesystemInfo(n: number): FsInfo | null;
 }
@@ -48,11 +53,12 @@ export interface OpenedImage {
 export interface OpenImageOptions {
   /** Force a sector size for GPT reading (default: probe). */
   sectorSize?: number;
+  /** For in-place edits: the injected time of created and changed entries. */
+  edit?: EditOptions;
 }
 
-function finish(disk: Disk, base: Omit<OpenedImage, 'partitionDisk' | 'filesystem' | 'filesystemInfo'>, bare: FilesystemReader | null): OpenedImage {
-  const readers = new Map<number, FilesystemReader | null>();
-  if (bare) readers.set(0, bare);
+function finish(disk: Disk, base: Omit<OpenedImage, 'partitionDisk' | 'filesystem' | 'filesystemInfo'>, edit?: EditOptions): OpenedImage {
+  const readers = new Map<number, FilesystemWriter | null>();
   const img: OpenedImage = {
     ...base,
     partitionDisk(n) {
@@ -68,7 +74,7 @@ function finish(disk: Disk, base: Omit<OpenedImage, 'partitionDisk' | 'filesyste
     filesystem(n) {
       if (!readers.has(n)) {
         const p = base.partitions.find((q) => q.index === n);
-        readers.set(n, p?.container ? null : probeFilesystem(img.partitionDisk(n)));
+        readers.set(n, p?.container ? null : openFilesystem(img.partitionDisk(n), edit));
       }
       const r = readers.get(n);
       if (!r) fail('FS_UNRECOGNIZED', `partition ${n} holds no filesystem diskwright can read`, { partition: n });
@@ -87,7 +93,7 @@ function finish(disk: Disk, base: Omit<OpenedImage, 'partitionDisk' | 'filesyste
   return img;
 }
 
-function gptImage(disk: Disk, table: GptTable, used: 'primary' | 'backup', warnings: string[]): OpenedImage {
+function gptImage(disk: Disk, table: GptTable, used: 'primary' | 'backup', warnings: string[], edit?: EditOptions): OpenedImage {
   const ss = table.sectorSize;
   return finish(disk, {
     table: 'gpt', sectorSize: ss, diskId: table.diskGuid, warnings, gpt: table, gptUsed: used,
@@ -95,10 +101,10 @@ function gptImage(disk: Disk, table: GptTable, used: 'primary' | 'backup', warni
       index: p.index, start: p.startLba * ss, size: (p.endLba - p.startLba + 1) * ss, type: p.typeGuid, name: p.name, uuid: p.uniqueGuid,
       bootable: (p.attributes & 4n) !== 0n, attributes: gptAttributeList(p.attributes),
     })),
-  }, null);
+  }, edit);
 }
 
-function mbrImage(disk: Disk, table: MbrTable, warnings: string[]): OpenedImage {
+function mbrImage(disk: Disk, table: MbrTable, warnings: string[], edit?: EditOptions): OpenedImage {
   const sig = table.diskSignature.toString(16).padStart(8, '0');
   return finish(disk, {
     table: 'mbr', sectorSize: 512, diskId: `0x${sig}`, warnings, mbr: table,
@@ -107,7 +113,7 @@ function mbrImage(disk: Disk, table: MbrTable, warnings: string[]): OpenedImage 
       uuid: `${sig}-${String(p.index).padStart(2, '0')}`, bootable: p.bootable, attributes: [],
       ...([0x05, 0x0f, 0x85].includes(p.type) ? { container: true } : {}),
     })),
-  }, null);
+  }, edit);
 }
 
 /** Open an image: GPT, MBR, or a bare filesystem. */
@@ -119,7 +125,7 @@ export function openImage(disk: Disk, options: OpenImageOptions = {}): OpenedIma
   if (gptSs !== null || protective) {
     try {
       const r = readGpt(disk, { sectorSize: options.sectorSize, strict: false });
-      return gptImage(disk, r.table, r.used, r.warnings);
+      return gptImage(disk, r.table, r.used, r.warnings, options.edit);
     } catch (e) {
       // A protective MBR or a GPT signature with no readable table: a broken GPT disk.
       if (!isDiskwrightError(e) || protective || e.code !== 'GPT_NOT_FOUND') throw e;
@@ -129,7 +135,7 @@ export function openImage(disk: Disk, options: OpenImageOptions = {}): OpenedIma
   // partitioned disk must not hide its table (libblkid lets the table win too).
   if (looksLikeMbr(sector0)) {
     const r = readMbr(disk, { strict: false });
-    return mbrImage(disk, r.table, r.warnings);
+    return mbrImage(disk, r.table, r.warnings, options.edit);
   }
   let fsError: DiskwrightError | null = null;
   let bare: FilesystemReader | null = null;
@@ -144,7 +150,7 @@ export function openImage(disk: Disk, options: OpenImageOptions = {}): OpenedIma
     return finish(disk, {
       table: null, sectorSize: 512, diskId: null, warnings: [],
       partitions: [{ index: 0, start: 0, size: disk.size, type: null, name: null, uuid: info.uuid, bootable: false, attributes: [] }],
-    }, bare);
+    }, options.edit);
   }
   if (fsError) throw fsError;
   return fail('IMAGE_UNRECOGNIZED', 'no partition table (GPT, MBR) and no filesystem diskwright can read', { size: disk.size });

@@ -1,44 +1,14 @@
-// Filesystem drivers: how the image layer plans a partition's filesystem from
-// its spec and how readers recognise one on a disk. Each filesystem module
-// exports one driver and adds it to `drivers` below (one line each).
+// The registered filesystem drivers (the interface is src/fs/driver.ts).
+// Each filesystem module exports one driver and adds it to `drivers` below
+// (one line each).
 import type { Disk } from '../io/disk.js';
-import type { FileTree, Timestamp } from '../tree/tree.js';
-import type { FilesystemPlan, FilesystemProbe, FilesystemReader } from '../fs/types.js';
+import type { FilesystemReader } from '../fs/types.js';
+import { readOnlyWriter, type EditOptions, type FilesystemWriter } from '../fs/writer.js';
+import type { FilesystemDriver } from '../fs/driver.js';
 import { fat32Driver } from '../fat32/driver.js';
 import { ext4Driver } from '../ext4/driver.js';
 
-export interface PlanArgs {
-  /** Files to put in the filesystem (contents already resolved). */
-  tree: FileTree;
-  /** The partition's `filesystem` object from the spec. */
-  spec: Record<string, unknown>;
-  /** JSON path of that object, for errors ("partitions[1].filesystem"). */
-  path: string;
-  /** Partition bytes. */
-  size: number;
-  /** Bytes from the start of the image to the partition. */
-  partitionOffset: number;
-  sectorSize: number;
-  /** Seed to derive volume ids / UUIDs / hash seeds from. */
-  seed: string;
-  /** Time for entries without one (SOURCE_DATE_EPOCH or the spec). */
-  defaultTime: Timestamp;
-  /** 1-based partition number (0 for a bare filesystem image). */
-  partitionIndex: number;
-}
-
-export interface FilesystemDriver {
-  /** Spec `type` values it handles, e.g. ['fat32', 'fat16', 'fat']. */
-  types: string[];
-  plan(args: PlanArgs): FilesystemPlan;
-  /**
-   * Optional: check the spec's options against the partition size before
-   * any input is read, raising what plan() would raise about them, sooner
-   * (a 300 TiB ext4 fails at once, not after its tar has been read).
-   */
-  check?(args: Omit<PlanArgs, 'tree'>): void;
-  probe: FilesystemProbe;
-}
+export type { FilesystemDriver, PlanArgs } from '../fs/driver.js';
 
 export const drivers: FilesystemDriver[] = [
   // Filesystem drivers register here, one line each:
@@ -57,6 +27,24 @@ export function probeFilesystem(disk: Disk): FilesystemReader | null {
   for (const d of drivers) {
     const r = d.probe(disk);
     if (r) return r;
+  }
+  return null;
+}
+
+/**
+ * The filesystem on a disk, through the writer interface: the driver's
+ * writer when the disk is writable and the driver can edit, else its reader
+ * with every mutation refused by code. Null when no driver recognises it.
+ */
+export function openFilesystem(disk: Disk, edit?: EditOptions): FilesystemWriter | null {
+  for (const d of drivers) {
+    if (disk.write && d.openWriter) {
+      const w = d.openWriter(disk, edit);
+      if (w) return w;
+      continue;
+    }
+    const r = d.probe(disk);
+    if (r) return readOnlyWriter(r, d.openWriter ? 'IMAGE_READ_ONLY' : 'FS_UNSUPPORTED', d.types[0] ?? 'this');
   }
   return null;
 }
