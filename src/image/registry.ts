@@ -34,7 +34,8 @@ export function probeFilesystem(disk: Disk): FilesystemReader | null {
 /**
  * The filesystem on a disk, through the writer interface: the driver's
  * writer when the disk is writable and the driver can edit, else its reader
- * with every mutation refused by code. Null when no driver recognises it.
+ * with every mutation refused by code (IMAGE_READ_ONLY on a read-only disk,
+ * FS_UNSUPPORTED where the driver has no writer). Null when no driver recognises it.
  */
 export function openFilesystem(disk: Disk, edit?: EditOptions): FilesystemWriter | null {
   for (const d of drivers) {
@@ -44,7 +45,7 @@ export function openFilesystem(disk: Disk, edit?: EditOptions): FilesystemWriter
       continue;
     }
     const r = d.probe(disk);
-    if (r) return readOnlyWriter(r, d.openWriter ? 'IMAGE_READ_ONLY' : 'FS_UNSUPPORTED', d.types[0] ?? 'this');
+    if (r) return readOnlyWriter(r, disk.write ? 'FS_UNSUPPORTED' : 'IMAGE_READ_ONLY', d.types[0] ?? 'this');
   }
   return null;
 }
