@@ -6,6 +6,7 @@ import { checkRange } from '../io/source.js';
 import type { Disk } from '../io/disk.js';
 import { ioError } from './file-sink.js';
 import { DiskwrightError, fail } from '../errors.js';
+import { blockDeviceInfo } from './block-device.js';
 
 /** Open a host file for reading; a failure is a coded IO_* error naming it. */
 export function openForRead(file: string): number {
@@ -75,27 +76,57 @@ class HostFileRange implements Source {
   }
 }
 
-/** A host file as a disk, read-only or writable. Call close() when done. */
-export function openFileDisk(file: string, writable = false): Disk & { close(): void } {
+/** A host file or block device opened as a disk. */
+export interface FileDisk extends Disk {
+  /** True for a block device (size from sysfs; writes widened to whole logical blocks). */
+  readonly blockDevice: boolean;
+  readonly logicalBlockSize: number;
+  /** fsync: everything written so far is on the medium. */
+  sync(): void;
+  close(): void;
+}
+
+/** A host file (or block device) as a disk, read-only or writable. Call close() when done. */
+export function openFileDisk(file: string, writable = false): FileDisk {
   let fd: number;
+  let st: fs.Stats;
   try {
     fd = fs.openSync(file, writable ? 'r+' : 'r');
   } catch (e) {
     throw ioError(e, file, 'open');
   }
-  const size = fs.fstatSync(fd).size;
-  const d: Disk & { close(): void } = {
+  try {
+    st = fs.fstatSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw ioError(e, file, 'stat');
+  }
+  const blockDevice = st.isBlockDevice();
+  const { size, logicalBlockSize } = blockDevice ? blockDeviceInfo(fd, st) : { size: st.size, logicalBlockSize: 512 };
+  const readAt = (out: Uint8Array, offset: number) => {
+    let got = 0;
+    while (got < out.length) {
+      const r = fs.readSync(fd, out, got, out.length - got, offset + got);
+      if (r === 0) break;
+      got += r;
+    }
+  };
+  const writeAt = (data: Uint8Array, offset: number) => {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+  };
+  const d: FileDisk = {
     size,
+    blockDevice,
+    logicalBlockSize,
     read(offset, length) {
       checkRange(size, offset, length, file);
       const out = new Uint8Array(length);
-      let got = 0;
-      while (got < length) {
-        const r = fs.readSync(fd, out, got, length - got, offset + got);
-        if (r === 0) break;
-        got += r;
-      }
+      readAt(out, offset);
       return out;
+    },
+    sync() {
+      try { fs.fsyncSync(fd); } catch (e) { throw ioError(e, file, 'fsync'); }
     },
     close() {
       try { fs.closeSync(fd); } catch { /* closed */ }
@@ -104,8 +135,19 @@ export function openFileDisk(file: string, writable = false): Disk & { close(): 
   if (writable) {
     d.write = (offset, data) => {
       checkRange(size, offset, data.length, file);
-      let done = 0;
-      while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+      const lbs = logicalBlockSize;
+      if (!blockDevice || (offset % lbs === 0 && data.length % lbs === 0)) {
+        writeAt(data, offset);
+        return;
+      }
+      // A block device takes whole logical blocks: read the blocks the write
+      // touches, patch them, write them back.
+      const start = offset - (offset % lbs);
+      const end = Math.min(size, Math.ceil((offset + data.length) / lbs) * lbs);
+      const blocks = new Uint8Array(end - start);
+      readAt(blocks, start);
+      blocks.set(data, offset - start);
+      writeAt(blocks, start);
     };
   }
   return d;

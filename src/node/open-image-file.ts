@@ -1,12 +1,27 @@
-// openImage for a host file: the image opened read-only (or writable, for
-// in-place edits such as bootenv), with close() to release the descriptor.
+// openImage for a host file or block device: the image opened read-only (or
+// writable, for in-place edits such as bootenv), with close() to release the
+// descriptor. Closing a writable image fsyncs it first, so an edit is on the
+// medium when close() returns (a device may be unplugged right after).
 import { openImage, type OpenedImage, type OpenImageOptions } from '../image/open.js';
-import { openFileDisk } from './file-source.js';
+import { openFileDisk, type FileDisk } from './file-source.js';
 
-export function openImageFile(file: string, options: OpenImageOptions & { writable?: boolean } = {}): OpenedImage & { close(): void } {
-  const disk = openFileDisk(file, options.writable ?? false);
+export type OpenedImageFile = OpenedImage & { disk: FileDisk; sync(): void; close(): void };
+
+export function openImageFile(file: string, options: OpenImageOptions & { writable?: boolean } = {}): OpenedImageFile {
+  const writable = options.writable ?? false;
+  const disk = openFileDisk(file, writable);
   try {
-    return Object.assign(openImage(disk, options), { close: () => disk.close() });
+    return Object.assign(openImage(disk, options), {
+      disk,
+      sync: () => disk.sync(),
+      close: () => {
+        try {
+          if (writable) disk.sync();
+        } finally {
+          disk.close();
+        }
+      },
+    });
   } catch (e) {
     disk.close();
     throw e;
