@@ -5,11 +5,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskwrightError, fail } from '../errors.js';
 import { buildImage, type BuildOptions, type BuildReport } from '../image/build.js';
-import { parseSpecJson, type FilesystemSpec } from '../image/spec.js';
+import { parseSpecJson, validateSpec, type FilesystemSpec } from '../image/spec.js';
 import type { Timestamp } from '../tree/tree.js';
 import { ioError } from './file-sink.js';
 import { treeFromContents, type ContentItem, type ContentsOptions } from './inputs.js';
-import { OutputSink, type OutputResult } from './output.js';
+import { OutputSink, formatFromPath, type ImageFormat, type OutputResult } from './output.js';
+import { deriveBytes } from '../codec/derive.js';
 
 export interface BuildFileOptions extends Pick<BuildOptions, 'onProgress' | 'signal' | 'seed'> {
   /** Write OUT.zst (streamed). */
@@ -20,6 +21,12 @@ export interface BuildFileOptions extends Pick<BuildOptions, 'onProgress' | 'sig
   raw?: boolean;
   /** The SOURCE_DATE_EPOCH environment value (a string of whole seconds), if any. */
   sourceDateEpoch?: string | number;
+  /** The image file's format (default: from OUT's extension, else raw). */
+  format?: ImageFormat;
+  /** qcow2 cluster size / VHD dynamic block size. */
+  clusterSize?: number;
+  /** qcow2: deflate-compressed clusters. */
+  compress?: boolean;
 }
 
 export interface BuildFileResult {
@@ -52,11 +59,22 @@ export async function buildImageFile(specFile: string, out: string, options: Bui
     throw ioError(e, specFile, 'read');
   }
   const spec = parseSpecJson(text, specFile);
-  const sink = new OutputSink(out, { zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal });
+  const checked = validateSpec(spec);
+  const format = options.format ?? formatFromPath(out);
+  if (format !== 'raw' && options.zstd) fail('USAGE', `--zstd compresses raw images; a ${format} image cannot also be .zst`, { format });
+  if (format !== 'qcow2' && options.compress) fail('USAGE', `--compress is for qcow2 images, not ${format}`, { format });
+  const sourceDateEpoch = parseSourceDateEpoch(options.sourceDateEpoch);
+  const sink = new OutputSink(out, {
+    zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal,
+    format, clusterSize: options.clusterSize, compress: options.compress,
+    // VHD footers: the spec's time and an id from its seed, never the clock.
+    time: checked.sourceDateEpoch ?? sourceDateEpoch ?? 0,
+    uniqueId: deriveBytes(options.seed ?? checked.seed, ['vhd-unique-id'], 16),
+  });
   try {
     const report = await buildImage(spec, sink, {
       onProgress: options.onProgress, signal: options.signal, seed: options.seed,
-      sourceDateEpoch: parseSourceDateEpoch(options.sourceDateEpoch),
+      sourceDateEpoch,
       loadTree: hostTreeLoader(path.dirname(path.resolve(specFile))),
     });
     if (!sink.result) throw new DiskwrightError('INTERNAL', 'output finished without a result');

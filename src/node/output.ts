@@ -18,6 +18,9 @@ import type { Sink } from '../io/sink.js';
 import { TeeSink } from '../io/tee-sink.js';
 import { FileSink, ioError } from './file-sink.js';
 import { ZstdSink, type ZstdSinkOptions } from './zstd-sink.js';
+import { Qcow2Sink } from '../vdisk/qcow2-sink.js';
+import { VhdDynamicSink, VhdFixedSink } from '../vdisk/vhd-sink.js';
+import { nodeDeflate } from './vdisk.js';
 
 export interface OutputOptions {
   /** Write a streamed .img.zst. */
@@ -30,6 +33,37 @@ export interface OutputOptions {
   signal?: AbortSignal;
   /** More sinks fed the same emission (a checksum, a progress meter); their failure fails the output. */
   also?: Sink[];
+  /** The image file's format (default raw); the block map and .zst always describe the raw content. */
+  format?: ImageFormat;
+  /** qcow2: bytes per cluster; VHD dynamic: bytes per block. */
+  clusterSize?: number;
+  /** qcow2: deflate-compress clusters. */
+  compress?: boolean;
+  /** VHD: footer time stamp (seconds since the Unix epoch) and unique id. */
+  time?: number;
+  uniqueId?: Uint8Array;
+}
+
+export type ImageFormat = 'raw' | 'qcow2' | 'vhd' | 'vhd-dynamic';
+
+/** The format `build -o OUT` writes when none is given: from OUT's extension. */
+export function formatFromPath(out: string): ImageFormat {
+  const lower = out.toLowerCase().replace(/\.zst$/, '');
+  if (lower.endsWith('.qcow2')) return 'qcow2';
+  if (lower.endsWith('.vhd')) return 'vhd';
+  return 'raw';
+}
+
+/** The sink that writes an image file of `format` at `stage`. */
+function imageFileSink(stage: string, opts: OutputOptions): Sink {
+  const format = opts.format ?? 'raw';
+  if (format === 'raw') return new FileSink(stage);
+  // The container formats write their tables after the data and their header
+  // at the start last: positional writes, through the page cache.
+  const file = new FileSink(stage, { direct: false });
+  if (format === 'qcow2') return new Qcow2Sink(file, { clusterSize: opts.clusterSize, compress: opts.compress, codec: nodeDeflate });
+  const vhd = { time: opts.time, uniqueId: opts.uniqueId, blockSize: opts.clusterSize };
+  return format === 'vhd' ? new VhdFixedSink(file, vhd) : new VhdDynamicSink(file, vhd);
 }
 
 export interface OutputPaths {
@@ -110,7 +144,7 @@ export class OutputSink implements Sink {
       }
       if (this.paths.image) {
         const stage = stagePath(this.paths.image);
-        sinks.push(new FileSink(stage));
+        sinks.push(imageFileSink(stage, opts));
         this.staged.push([stage, this.paths.image]);
       }
     } catch (e) {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { DiskwrightError, fail } from '../../errors.js';
 import type { Disk } from '../../io/disk.js';
 import type { FilesystemReader } from '../../fs/types.js';
-import { openFileDisk } from '../../node/file-source.js';
+import { openImageDisk } from '../../node/vdisk.js';
 import { openImage } from '../../image/open.js';
 import { probeFilesystem } from '../../image/registry.js';
 import {
@@ -129,7 +129,7 @@ export async function bootenvCommand(argv: string[], io: CliIo = defaultIo): Pro
       if (res.note) io.stderr(`diskwright: note: ${res.note}\n`);
       return 0;
     }
-    const disk = openFileDisk(target, mutating);
+    const disk = openImageDisk(target, mutating);
     try {
       const { partitions, probe } = imageOpener(disk);
       const loc = locateBootenv(partitions, probe, { file: fileOpt ? parsePartPath(fileOpt) : undefined });

@@ -4,11 +4,15 @@ import { formatSize } from './inspect.js';
 import { buildImageFile } from '../../node/build-file.js';
 import { parseArgs, usageError, type CliIo, type Command } from '../io.js';
 import { progressBar } from '../progress.js';
+import type { ImageFormat } from '../../node/output.js';
+import { parseSize } from '../../codec/units.js';
+
+const FORMATS: ImageFormat[] = ['raw', 'qcow2', 'vhd', 'vhd-dynamic'];
 
 export const buildCommand: Command = {
   name: 'build',
   summary: 'build a disk image from a JSON spec',
-  help: `usage: diskwright build SPEC.json -o OUT [--zstd] [--bmap] [--seed S] [--json]
+  help: `usage: diskwright build SPEC.json -o OUT [--format F] [--zstd] [--bmap] [--seed S] [--json]
 
 Build a whole disk image (GPT or MBR, FAT and ext4 filesystems) from a JSON
 spec. Paths in the spec ("from") are relative to the spec file. Nothing is
@@ -16,6 +20,11 @@ left at OUT when the build fails or is interrupted.
 
 options:
   -o, --output OUT  the image to write
+  --format F        raw, qcow2, vhd (fixed) or vhd-dynamic; default from OUT's
+                    extension (.qcow2, .vhd), else raw
+  --cluster-size N  qcow2 cluster size (default 64KiB) / VHD dynamic block size
+                    (default 2MiB)
+  --compress        qcow2: deflate-compressed clusters
   --zstd            write OUT.zst (streamed; OUT itself when it ends in .zst)
   --bmap            write a block map beside the image (for bmaptool copy)
   --seed S          derive GUIDs, UUIDs and volume ids from S instead of the
@@ -30,10 +39,14 @@ environment:
                      the spec sets sourceDateEpoch)
 `,
   async run(argv: string[], io: CliIo): Promise<number> {
-    const a = parseArgs(argv, ['--zstd', '--bmap', '--json'], ['-o', '--output', '--seed']);
+    const a = parseArgs(argv, ['--zstd', '--bmap', '--json', '--compress'], ['-o', '--output', '--seed', '--format', '--cluster-size']);
     if (a.positional.length !== 1) throw usageError('expected one spec file (diskwright build SPEC.json -o OUT)');
     const out = a.values.get('-o') ?? a.values.get('--output');
     if (!out) throw usageError('-o OUT is required');
+    const format = a.values.get('--format');
+    if (format !== undefined && !FORMATS.includes(format as ImageFormat)) throw usageError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+    const cs = a.values.get('--cluster-size');
+    const clusterSize = cs === undefined ? undefined : parseSize(cs, '--cluster-size');
     const ac = new AbortController();
     const onSignal = () => ac.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
@@ -43,6 +56,7 @@ environment:
     try {
       const { report, output } = await buildImageFile(path.resolve(io.cwd, a.positional[0]), path.resolve(io.cwd, out), {
         zstd: a.flags.has('--zstd'), bmap: a.flags.has('--bmap'), seed: a.values.get('--seed'),
+        format: format as ImageFormat | undefined, clusterSize, compress: a.flags.has('--compress'),
         sourceDateEpoch: io.env.SOURCE_DATE_EPOCH, signal: ac.signal, onProgress: bar?.update,
       });
       bar?.done();

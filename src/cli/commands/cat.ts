@@ -1,7 +1,7 @@
 // diskwright cat IMG pN:/file: the file's exact bytes on stdout.
 import * as path from 'node:path';
 import { openImage, parseImagePath } from '../../image/open.js';
-import { openFileDisk } from '../../node/file-source.js';
+import { openImageDisk } from '../../node/vdisk.js';
 import { parseArgs, usageError, type CliIo, type Command } from '../io.js';
 
 export const catCommand: Command = {
@@ -16,7 +16,7 @@ to stdout.
     const a = parseArgs(argv, [], []);
     if (a.positional.length !== 2) throw usageError('expected IMG and pN:/file (diskwright cat IMG p1:/config.txt)');
     const where = parseImagePath(a.positional[1]);
-    const disk = openFileDisk(path.resolve(io.cwd, a.positional[0]));
+    const disk = openImageDisk(path.resolve(io.cwd, a.positional[0]));
     try {
       io.stdout(openImage(disk).filesystem(where.partition).readFile(where.path));
     } finally {

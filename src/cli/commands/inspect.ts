@@ -2,7 +2,7 @@
 // filesystem in each, in the JSON shape /CLI contract fixes.
 import { gptTypeAlias } from '../../gpt/types.js';
 import { openImage, type OpenedImage } from '../../image/open.js';
-import { openFileDisk } from '../../node/file-source.js';
+import { openImageDisk } from '../../node/vdisk.js';
 import { parseArgs, usageError, type CliIo, type Command } from '../io.js';
 import * as path from 'node:path';
 
@@ -69,8 +69,11 @@ export const inspectCommand: Command = {
 Show an image's partition table (GPT, MBR, or none for a bare filesystem),
 its partitions and the filesystem in each.
 
+IMG may be raw, qcow2 or VHD (found by its contents); sizes are of the
+virtual disk.
+
 options:
-  --json   print the result as JSON: {table, sectorSize, diskId, warnings,
+  --json   print the result as JSON: {format, table, sectorSize, diskId, warnings,
            partitions: [{index, start, size, type, name, uuid, bootable,
            attributes, filesystem: {type, label, uuid, size, used} | null}]}
 `,
@@ -78,10 +81,10 @@ options:
     const a = parseArgs(argv, ['--json'], []);
     if (a.positional.length !== 1) throw usageError('expected one image (diskwright inspect IMG [--json])');
     const file = path.resolve(io.cwd, a.positional[0]);
-    const disk = openFileDisk(file);
+    const disk = openImageDisk(file);
     try {
-      const doc = inspectImage(openImage(disk));
-      io.stdout(a.flags.has('--json') ? JSON.stringify(doc, null, 2) + '\n' : formatInspect(doc, a.positional[0], disk.size));
+      const doc = { format: disk.format, ...inspectImage(openImage(disk)) };
+      io.stdout(a.flags.has('--json') ? JSON.stringify(doc, null, 2) + '\n' : formatInspect(doc, a.positional[0] + (disk.format === 'raw' ? '' : ` (${disk.format})`), disk.size));
     } finally {
       disk.close();
     }

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { FsEntry } from '../../fs/types.js';
 import { openImage, parseImagePath } from '../../image/open.js';
-import { openFileDisk } from '../../node/file-source.js';
+import { openImageDisk } from '../../node/vdisk.js';
 import { parseArgs, usageError, type CliIo, type Command } from '../io.js';
 
 const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
@@ -38,7 +38,7 @@ options:
     const a = parseArgs(argv, ['--long', '-l'], []);
     if (a.positional.length !== 2) throw usageError('expected IMG and pN:/dir (diskwright ls IMG p1:/)');
     const where = parseImagePath(a.positional[1]);
-    const disk = openFileDisk(path.resolve(io.cwd, a.positional[0]));
+    const disk = openImageDisk(path.resolve(io.cwd, a.positional[0]));
     try {
       const entries = openImage(disk).filesystem(where.partition).list(where.path);
       const long = a.flags.has('--long') || a.flags.has('-l');

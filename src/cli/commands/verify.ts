@@ -3,13 +3,35 @@
 import * as path from 'node:path';
 import { openImage } from '../../image/open.js';
 import { verifyImage, type VerifyFinding, type VerifyReport } from '../../image/verify.js';
-import { openFileDisk } from '../../node/file-source.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { openImageDisk } from '../../node/vdisk.js';
+import { isZero } from '../../vdisk/zero.js';
+import type { Disk } from '../../io/disk.js';
 import { runOracles } from '../../node/oracles.js';
 import { parseArgs, usageError, type CliIo, type Command } from '../io.js';
 
+/** The virtual disk's bytes in a sparse temporary file (chunks of zeros stay holes). */
+function rawCopy(disk: Disk): { path: string; cleanup(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diskwright-raw-'));
+  const file = path.join(dir, 'image.raw');
+  const fd = fs.openSync(file, 'w');
+  try {
+    const chunk = 1 << 20;
+    for (let o = 0; o < disk.size; o += chunk) {
+      const b = disk.read(o, Math.min(chunk, disk.size - o));
+      if (!isZero(b)) fs.writeSync(fd, b, 0, b.length, o);
+    }
+    fs.ftruncateSync(fd, disk.size);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { path: file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Verify an image file: our checks, plus the oracles when asked. */
 export function verifyImageFile(file: string, opts: { oracles?: boolean } = {}): VerifyReport {
-  const disk = openFileDisk(file);
+  const disk = openImageDisk(file);
   try {
     const report = verifyImage(disk);
     if (opts.oracles) {
@@ -19,7 +41,14 @@ export function verifyImageFile(file: string, opts: { oracles?: boolean } = {}):
       } catch {
         return report; // the table finding already says why
       }
-      const extra = runOracles(file, img);
+      // The oracles read raw images: a qcow2 or VHD is first copied out raw (sparse).
+      const raw = disk.format === 'raw' ? null : rawCopy(disk);
+      let extra;
+      try {
+        extra = runOracles(raw?.path ?? file, img);
+      } finally {
+        raw?.cleanup();
+      }
       report.findings.push(...extra);
       report.ok = report.findings.every((f) => f.ok);
     }
