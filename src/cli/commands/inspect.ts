@@ -73,7 +73,7 @@ IMG may be raw, qcow2 or VHD (found by its contents); sizes are of the
 virtual disk.
 
 options:
-  --json   print the result as JSON: {format, table, sectorSize, diskId, warnings,
+  --json   print the result as JSON: {table, sectorSize, diskId, warnings,
            partitions: [{index, start, size, type, name, uuid, bootable,
            attributes, filesystem: {type, label, uuid, size, used} | null}]}
 `,
@@ -83,7 +83,7 @@ options:
     const file = path.resolve(io.cwd, a.positional[0]);
     const disk = openImageDisk(file);
     try {
-      const doc = { format: disk.format, ...inspectImage(openImage(disk)) };
+      const doc = inspectImage(openImage(disk));
       io.stdout(a.flags.has('--json') ? JSON.stringify(doc, null, 2) + '\n' : formatInspect(doc, a.positional[0] + (disk.format === 'raw' ? '' : ` (${disk.format})`), disk.size));
     } finally {
       disk.close();
