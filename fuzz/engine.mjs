@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
-export const TARGETS = ['gpt', 'mbr', 'fat', 'ext4', 'grubenv', 'autoboot', 'tar', 'spec'];
+export const TARGETS = ['gpt', 'mbr', 'fat', 'ext4', 'grubenv', 'autoboot', 'tar', 'spec', 'vdisk'];
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
@@ -204,6 +204,22 @@ async function ownSeeds(lib, target) {
       await add('ext4-2MiB', async () => emitBare(lib, lib.planExt4(smallTree(lib), { size: 2 * MiB, seed: 'fuzz', time: { sec: 1700000000, nsec: 0 } })));
       await add('ext4-4MiB-nojournal', async () => emitBare(lib, lib.planExt4(smallTree(lib), { size: 4 * MiB, seed: 'fuzz2', journal: false, blockSize: 1024, time: { sec: 1700000000, nsec: 0 } })));
       break;
+    case 'vdisk': {
+      // Our MBR build in each container format (small clusters, so the tables are many).
+      const raw = await buildSpec(lib, MBR_SPEC);
+      const wrap = async (name, make) => add(name, async () => {
+        const mem = new lib.MemorySink();
+        const sink = make(mem);
+        await sink.write(0, raw);
+        await sink.finish(raw.length);
+        return mem.bytes().slice();
+      });
+      await wrap('qcow2-4k', (m) => new lib.Qcow2Sink(m, { clusterSize: 4096 }));
+      await wrap('qcow2-4k-deflate', (m) => new lib.Qcow2Sink(m, { clusterSize: 4096, compress: true, codec: lib.nodeDeflate }));
+      await wrap('vhd-fixed', (m) => new lib.VhdFixedSink(m));
+      await wrap('vhd-dynamic-64k', (m) => new lib.VhdDynamicSink(m, { blockSize: 65536 }));
+      break;
+    }
     case 'grubenv':
       out.push({ name: 'own:empty', bytes: lib.encodeGrubEnv(lib.createGrubEnv({})) });
       out.push({ name: 'own:slots', bytes: lib.encodeGrubEnv(lib.createGrubEnv({ boot_default: 'A', boot_counter: '3', boot_success: '1', 'weird\\key': 'a\nb\\c' })) });
@@ -596,6 +612,11 @@ const RUNNERS = {
     }
     const img = guard(lib, codes, () => lib.openImage(disk));
     if (img) guard(lib, codes, () => img.partitions.forEach((p) => img.filesystemInfo(p.index)));
+  },
+  vdisk(lib, codes, input) {
+    const file = overlayDisk(lib, input);
+    const v = guard(lib, codes, () => lib.openVirtualDisk(file, lib.nodeDeflate));
+    if (v) walkImage(lib, codes, v.disk);
   },
   grubenv(lib, codes, input) {
     const bytes = inputBytes(input);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- --target gpt|mbr|fat|ext4|grubenv|autoboot|tar|spec|all --runs N [--seed S]
+// npm run fuzz -- --target gpt|mbr|fat|ext4|grubenv|autoboot|tar|spec|vdisk|all --runs N [--seed S]
 //                 [--time-limit MS] [--heap-mb MB] [--corpus-limit N] [--corpus-mb MB]
 //                 [--max-seed-ms MS] [--crash-dir DIR] [--json]
 //

@@ -8,7 +8,7 @@ import * as lib from '../../src/index.js';
 import { TARGETS, execute, inputBytes, inputFor, loadSeeds } from '../../fuzz/engine.mjs';
 import { fuzzLib } from '../helpers/fuzz-lib.js';
 
-const RUNS: Record<string, number> = { gpt: 300, mbr: 300, fat: 300, ext4: 300, grubenv: 1000, autoboot: 1000, tar: 600, spec: 1000 };
+const RUNS: Record<string, number> = { gpt: 300, mbr: 300, fat: 300, ext4: 300, grubenv: 1000, autoboot: 1000, tar: 600, spec: 1000, vdisk: 300 };
 const SEED = 'ci';
 /** Far above a normal run (a few ms to 300 ms), low enough to catch a loop that is not bounded. */
 const SLOW_MS = 15_000;
