@@ -218,6 +218,7 @@ async function ownSeeds(lib, target) {
       await wrap('qcow2-4k-deflate', (m) => new lib.Qcow2Sink(m, { clusterSize: 4096, compress: true, codec: lib.nodeDeflate }));
       await wrap('vhd-fixed', (m) => new lib.VhdFixedSink(m));
       await wrap('vhd-dynamic-64k', (m) => new lib.VhdDynamicSink(m, { blockSize: 65536 }));
+      await wrap('vmdk-stream-4k', (m) => new lib.VmdkStreamSink(m, { codec: lib.nodeDeflate, grainSize: 4096 }));
       break;
     }
     case 'grubenv':

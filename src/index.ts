@@ -72,3 +72,6 @@ export type { DeflateCodec } from './vdisk/deflate.js';
 export { nodeDeflate, openImageDisk, type ImageDisk } from './node/vdisk.js';
 export { formatFromPath, type ImageFormat } from './node/output.js';
 export { openFileDisk, type FileDisk } from './node/file-source.js';
+export * from './vdisk/vmdk-header.js';
+export * from './vdisk/vmdk-sink.js';
+export * from './vdisk/vmdk-read.js';

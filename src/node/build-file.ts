@@ -10,7 +10,7 @@ import type { Timestamp } from '../tree/tree.js';
 import { ioError } from './file-sink.js';
 import { treeFromContents, type ContentItem, type ContentsOptions } from './inputs.js';
 import { OutputSink, formatFromPath, type ImageFormat, type OutputResult } from './output.js';
-import { deriveBytes } from '../codec/derive.js';
+import { deriveBytes, deriveU32 } from '../codec/derive.js';
 
 export interface BuildFileOptions extends Pick<BuildOptions, 'onProgress' | 'signal' | 'seed'> {
   /** Write OUT.zst (streamed). */
@@ -70,6 +70,7 @@ export async function buildImageFile(specFile: string, out: string, options: Bui
     // VHD footers: the spec's time and an id from its seed, never the clock.
     time: checked.sourceDateEpoch ?? sourceDateEpoch ?? 0,
     uniqueId: deriveBytes(options.seed ?? checked.seed, ['vhd-unique-id'], 16),
+    cid: deriveU32(options.seed ?? checked.seed, 'vmdk-cid'),
   });
   try {
     const report = await buildImage(spec, sink, {

@@ -20,6 +20,7 @@ import { FileSink, ioError } from './file-sink.js';
 import { ZstdSink, type ZstdSinkOptions } from './zstd-sink.js';
 import { Qcow2Sink } from '../vdisk/qcow2-sink.js';
 import { VhdDynamicSink, VhdFixedSink } from '../vdisk/vhd-sink.js';
+import { VmdkStreamSink } from '../vdisk/vmdk-sink.js';
 import { nodeDeflate } from './vdisk.js';
 
 export interface OutputOptions {
@@ -42,15 +43,18 @@ export interface OutputOptions {
   /** VHD: footer time stamp (seconds since the Unix epoch) and unique id. */
   time?: number;
   uniqueId?: Uint8Array;
+  /** VMDK: the descriptor's content id. */
+  cid?: number;
 }
 
-export type ImageFormat = 'raw' | 'qcow2' | 'vhd' | 'vhd-dynamic';
+export type ImageFormat = 'raw' | 'qcow2' | 'vhd' | 'vhd-dynamic' | 'vmdk';
 
 /** The format `build -o OUT` writes when none is given: from OUT's extension. */
 export function formatFromPath(out: string): ImageFormat {
   const lower = out.toLowerCase().replace(/\.zst$/, '');
   if (lower.endsWith('.qcow2')) return 'qcow2';
   if (lower.endsWith('.vhd')) return 'vhd';
+  if (lower.endsWith('.vmdk')) return 'vmdk';
   return 'raw';
 }
 
@@ -62,6 +66,7 @@ function imageFileSink(stage: string, opts: OutputOptions): Sink {
   // at the start last: positional writes, through the page cache.
   const file = new FileSink(stage, { direct: false });
   if (format === 'qcow2') return new Qcow2Sink(file, { clusterSize: opts.clusterSize, compress: opts.compress, codec: nodeDeflate });
+  if (format === 'vmdk') return new VmdkStreamSink(file, { codec: nodeDeflate, grainSize: opts.clusterSize, cid: opts.cid });
   const vhd = { time: opts.time, uniqueId: opts.uniqueId, blockSize: opts.clusterSize };
   return format === 'vhd' ? new VhdFixedSink(file, vhd) : new VhdDynamicSink(file, vhd);
 }

@@ -49,6 +49,9 @@ describe.skipIf(!have)('reading what qemu-img writes', () => {
     ['qcow2, refcount_bits=64, lazy refcounts', 'qcow2', ['-O', 'qcow2', '-o', 'refcount_bits=64,lazy_refcounts=on']],
     ['VHD fixed (force_size)', 'vhd', ['-O', 'vpc', '-o', 'subformat=fixed,force_size=on']],
     ['VHD dynamic (force_size)', 'vhd-dynamic', ['-O', 'vpc', '-o', 'subformat=dynamic,force_size=on']],
+    ['VMDK monolithicSparse', 'vmdk', ['-O', 'vmdk']],
+    ['VMDK streamOptimized', 'vmdk', ['-O', 'vmdk', '-o', 'subformat=streamOptimized']],
+    ['VMDK monolithicSparse, version 6 (zeroed grains)', 'vmdk', ['-O', 'vmdk', '-o', 'hwversion=6,zeroed_grain=on']],
   ];
   for (const [name, format, args] of variants) {
     it(name, () => {
@@ -115,13 +118,13 @@ describe.skipIf(!have)('reading what qemu-img writes', () => {
 
   it('hostile qcow2 and VHD: any byte flipped in the headers and tables gives the raw content or a coded error', () => {
     const files: Record<string, Uint8Array> = {};
-    for (const [name, args] of [['q', ['-O', 'qcow2', '-o', 'cluster_size=4096']], ['c', ['-O', 'qcow2', '-c', '-o', 'cluster_size=4096']], ['v', ['-O', 'vpc', '-o', 'subformat=dynamic,force_size=on']]] as const) {
+    for (const [name, args] of [['q', ['-O', 'qcow2', '-o', 'cluster_size=4096']], ['c', ['-O', 'qcow2', '-c', '-o', 'cluster_size=4096']], ['v', ['-O', 'vpc', '-o', 'subformat=dynamic,force_size=on']], ['k', ['-O', 'vmdk', '-o', 'subformat=streamOptimized']], ['m', ['-O', 'vmdk']]] as const) {
       const out = path.join(t.dir, `hostile-${name}`);
       expect(run('qemu-img', ['convert', '-f', 'raw', ...args, raw, out]).status).toBe(0);
       files[name] = new Uint8Array(fs.readFileSync(out));
     }
     fc.assert(fc.property(
-      fc.constantFrom('q', 'c', 'v'), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(),
+      fc.constantFrom('q', 'c', 'v', 'k', 'm'), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(),
       (name, pos, xor, inTables) => {
         const b = files[name]!.slice();
         // Flip within the first 64 KiB (headers, L1, refcounts, BAT) or the last 2 KiB (VHD footer, qcow2 tables).
@@ -135,6 +138,6 @@ describe.skipIf(!have)('reading what qemu-img writes', () => {
           if (!isDiskwrightError(e)) throw e;
         }
       },
-    ), { numRuns: 300 });
+    ), { numRuns: 500 });
   });
 });

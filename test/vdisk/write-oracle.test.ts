@@ -1,4 +1,4 @@
-// qcow2 and VHD written by `build -o`, checked by qemu-img both ways: its
+// qcow2, VHD and VMDK written by `build -o`, checked by qemu-img both ways: its
 // check is clean, its info shows the format and virtual size, its compare
 // says the content equals the raw build, its convert -O raw gives the raw
 // build byte for byte; and our own readers give the same bytes.
@@ -13,6 +13,7 @@ import { openImageFile } from '../../src/node/open-image-file.js';
 import { MemorySink } from '../../src/io/memory-sink.js';
 import { Qcow2Sink } from '../../src/vdisk/qcow2-sink.js';
 import { VhdDynamicSink, VhdFixedSink } from '../../src/vdisk/vhd-sink.js';
+import { VmdkStreamSink } from '../../src/vdisk/vmdk-sink.js';
 import { nodeDeflate } from '../../src/node/vdisk.js';
 import { FileSink } from '../../src/node/file-sink.js';
 import type { Sink } from '../../src/io/sink.js';
@@ -23,7 +24,7 @@ const SAMPLE = path.resolve('fixtures/sample');
 const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
 /** qemu-img's name for each of our formats. */
-const QEMU_FORMAT = { qcow2: 'qcow2', vhd: 'vpc', 'vhd-dynamic': 'vpc' } as const;
+const QEMU_FORMAT = { qcow2: 'qcow2', vhd: 'vpc', 'vhd-dynamic': 'vpc', vmdk: 'vmdk' } as const;
 
 describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-img', () => {
   let t: { dir: string; cleanup: () => void };
@@ -43,7 +44,7 @@ describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-i
   });
   afterAll(() => t.cleanup());
 
-  const cases: Array<{ name: string; file: string; format: 'qcow2' | 'vhd' | 'vhd-dynamic'; clusterSize?: number; compress?: boolean }> = [
+  const cases: Array<{ name: string; file: string; format: 'qcow2' | 'vhd' | 'vhd-dynamic' | 'vmdk'; clusterSize?: number; compress?: boolean }> = [
     { name: 'qcow2, 64 KiB clusters', file: 'a.qcow2', format: 'qcow2' },
     { name: 'qcow2, 4 KiB clusters', file: 'b.qcow2', format: 'qcow2', clusterSize: 4096 },
     { name: 'qcow2, 2 MiB clusters', file: 'c.qcow2', format: 'qcow2', clusterSize: 2 << 20 },
@@ -52,6 +53,8 @@ describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-i
     { name: 'VHD fixed', file: 'f.vhd', format: 'vhd' },
     { name: 'VHD dynamic', file: 'g.vhd', format: 'vhd-dynamic' },
     { name: 'VHD dynamic, 512 KiB blocks', file: 'h.vhd', format: 'vhd-dynamic', clusterSize: 512 << 10 },
+    { name: 'VMDK streamOptimized', file: 'i.vmdk', format: 'vmdk' },
+    { name: 'VMDK streamOptimized, 4 KiB grains', file: 'j.vmdk', format: 'vmdk', clusterSize: 4096 },
   ];
 
   for (const c of cases) {
@@ -59,8 +62,8 @@ describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-i
       const out = path.join(t.dir, c.file);
       await buildImageFile(spec, out, { format: c.format, clusterSize: c.clusterSize, compress: c.compress });
       const qf = QEMU_FORMAT[c.format];
-      if (qf === 'qcow2') {
-        const check = run('qemu-img', ['check', '-f', 'qcow2', out]);
+      if (qf === 'qcow2' || qf === 'vmdk') {
+        const check = run('qemu-img', ['check', '-f', qf, out]);
         expect(check.stdout + check.stderr).toMatch(/No errors were found on the image/);
         expect(check.stdout + check.stderr).not.toMatch(/Leaked|ERROR|corrupt/);
         expect(check.status).toBe(0);
@@ -71,6 +74,11 @@ describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-i
       if (c.format === 'qcow2') {
         expect(info['cluster-size']).toBe(c.clusterSize ?? 65536);
         expect(info['format-specific'].data.compat).toBe('1.1');
+      }
+      if (c.format === 'vmdk') {
+        expect(info['format-specific'].data['create-type']).toBe('streamOptimized');
+        expect(info['format-specific'].data.extents[0].compressed).toBe(true);
+        expect(info['cluster-size']).toBe(c.clusterSize ?? 65536);
       }
       const cmp = run('qemu-img', ['compare', '-f', 'raw', '-F', qf, raw, out]);
       expect(cmp.stdout).toMatch(/Images are identical/);
@@ -116,7 +124,7 @@ describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-i
       fc.record({
         clusterBits: fc.integer({ min: 9, max: 17 }),
         compress: fc.boolean(),
-        format: fc.constantFrom('qcow2', 'vhd', 'vhd-dynamic'),
+        format: fc.constantFrom('qcow2', 'vhd', 'vhd-dynamic', 'vmdk'),
         sectors: fc.integer({ min: 1, max: 4096 }),
         extents: fc.array(fc.record({ gap: fc.integer({ min: 0, max: 300_000 }), len: fc.integer({ min: 1, max: 200_000 }), byte: fc.integer({ min: 0, max: 255 }), zero: fc.boolean() }), { maxLength: 12 }),
       }),
@@ -127,7 +135,9 @@ describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-i
         const file = new FileSink(out, { direct: false });
         const sink: Sink = p.format === 'qcow2'
           ? new Qcow2Sink(file, { clusterSize: 2 ** p.clusterBits, compress: p.compress, codec: nodeDeflate })
-          : p.format === 'vhd' ? new VhdFixedSink(file) : new VhdDynamicSink(file, { blockSize: 2 ** (p.clusterBits + 4) });
+          : p.format === 'vhd' ? new VhdFixedSink(file)
+            : p.format === 'vmdk' ? new VmdkStreamSink(file, { codec: nodeDeflate, grainSize: 2 ** Math.max(12, p.clusterBits + 3) })
+              : new VhdDynamicSink(file, { blockSize: 2 ** (p.clusterBits + 4) });
         let off = 0;
         for (const e of p.extents) {
           off += e.gap;
@@ -146,11 +156,11 @@ describe.skipIf(!have)('virtual disk formats written by build, checked by qemu-i
         const rawFile = `${out}.raw`;
         const bytes = mem.bytes();
         // VHD virtual sizes are whole MiB: the raw side is padded with zeros to match.
-        const padded = new Uint8Array(p.format === 'qcow2' ? size : Math.ceil(size / (1 << 20)) * (1 << 20));
+        const padded = new Uint8Array(p.format === 'qcow2' || p.format === 'vmdk' ? size : Math.ceil(size / (1 << 20)) * (1 << 20));
         padded.set(bytes);
         fs.writeFileSync(rawFile, padded);
-        const qf = QEMU_FORMAT[p.format as 'qcow2'];
-        if (qf === 'qcow2') expect(run('qemu-img', ['check', '-f', 'qcow2', out]).stdout).toMatch(/No errors were found/);
+        const qf = QEMU_FORMAT[p.format as keyof typeof QEMU_FORMAT];
+        if (qf === 'qcow2' || qf === 'vmdk') expect(run('qemu-img', ['check', '-f', qf, out]).stdout).toMatch(/No errors were found/);
         expect(run('qemu-img', ['compare', '-f', 'raw', '-F', qf, rawFile, out]).stdout).toMatch(/Images are identical/);
         const d = openImageDisk(out);
         try {

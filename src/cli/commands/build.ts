@@ -7,7 +7,7 @@ import { progressBar } from '../progress.js';
 import type { ImageFormat } from '../../node/output.js';
 import { parseSize } from '../../codec/units.js';
 
-const FORMATS: ImageFormat[] = ['raw', 'qcow2', 'vhd', 'vhd-dynamic'];
+const FORMATS: ImageFormat[] = ['raw', 'qcow2', 'vhd', 'vhd-dynamic', 'vmdk'];
 
 export const buildCommand: Command = {
   name: 'build',
@@ -20,10 +20,11 @@ left at OUT when the build fails or is interrupted.
 
 options:
   -o, --output OUT  the image to write
-  --format F        raw, qcow2, vhd (fixed) or vhd-dynamic; default from OUT's
-                    extension (.qcow2, .vhd), else raw
-  --cluster-size N  qcow2 cluster size (default 64KiB) / VHD dynamic block size
-                    (default 2MiB)
+  --format F        raw, qcow2, vhd (fixed), vhd-dynamic or vmdk
+                    (streamOptimized); default from OUT's extension (.qcow2,
+                    .vhd, .vmdk), else raw
+  --cluster-size N  qcow2 cluster size (default 64KiB), VHD dynamic block size
+                    (default 2MiB), VMDK grain size (default 64KiB)
   --compress        qcow2: deflate-compressed clusters
   --zstd            write OUT.zst (streamed; OUT itself when it ends in .zst)
   --bmap            write a block map beside the image (for bmaptool copy)
