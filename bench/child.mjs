@@ -24,6 +24,7 @@ const [task, ...rest] = process.argv.slice(2);
 const flags = new Set(rest.filter((a) => a.startsWith('--')));
 const args = rest.filter((a) => !a.startsWith('--'));
 const { openOutput } = await import(dist('node/output.js'));
+const { benchSpec } = await import('./specs.mjs');
 
 function walkFiles(dir) {
   const out = [];
@@ -86,31 +87,6 @@ async function synthetic(payload, size, out) {
   await sink.write(size - 512, meta.subarray(0, 512));
   await sink.finish(size);
   return { dataBytes, compressedSize: sink.result.compressedSize ?? null, mappedBlocks: sink.result.bmap?.mappedBlocksCount ?? null };
-}
-
-/** The two KubeSolo layouts as diskwright specs, partition for partition as bench/run.mjs builds them classically. */
-export function benchSpec(kind, payload, size) {
-  const from = (d) => [{ from: path.resolve(payload, d), to: '/' }];
-  if (kind === 'gpt') {
-    return {
-      table: 'gpt', size, seed: 'bench', sourceDateEpoch: 1700000000,
-      partitions: [
-        { name: 'EFI', type: 'esp', size: '128MiB', filesystem: { type: 'fat32', label: 'EFI', contents: from('efi') } },
-        { name: 'SYSTEM-A', type: 'linux', size: '512MiB', filesystem: { type: 'ext4', label: 'SYSTEM-A', contents: from('boot') } },
-        { name: 'SYSTEM-B', type: 'linux', size: '512MiB', filesystem: { type: 'ext4', label: 'SYSTEM-B', contents: from('boot') } },
-        { name: 'DATA', type: 'linux', size: 'rest', filesystem: { type: 'ext4', label: 'DATA', contents: from('data') } },
-      ],
-    };
-  }
-  return {
-    table: 'mbr', size, seed: 'bench', sourceDateEpoch: 1700000000,
-    partitions: [
-      { name: 'control', type: 'fat32', size: '256MiB', bootable: true, filesystem: { type: 'fat32', label: 'CONTROL', contents: from('control') } },
-      { name: 'boot-a', type: 'fat32', size: '512MiB', filesystem: { type: 'fat32', label: 'BOOT-A', contents: from('boot') } },
-      { name: 'boot-b', type: 'fat32', size: '512MiB', filesystem: { type: 'fat32', label: 'BOOT-B', contents: from('boot') } },
-      { name: 'data', type: 'linux', size: 'rest', filesystem: { type: 'ext4', label: 'DATA', contents: from('data') } },
-    ],
-  };
 }
 
 async function preset(kind, payload, size, out) {

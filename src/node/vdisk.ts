@@ -13,6 +13,13 @@ export const nodeDeflate: DeflateCodec = {
       ? zlib.deflateRawSync(data, { windowBits: 12, level: 6 })
       : zlib.deflateSync(data, { level: 6 });
   },
+  deflateAsync(data, format) {
+    return new Promise((resolve, reject) => {
+      const done = (e: Error | null, r: Buffer) => (e ? reject(e) : resolve(r));
+      if (format === 'raw-4k') zlib.deflateRaw(data, { windowBits: 12, level: 6 }, done);
+      else zlib.deflate(data, { level: 6 }, done);
+    });
+  },
   inflate(data, format, size) {
     try {
       // maxOutputLength bounds what a hostile stream can make us allocate.

@@ -7,6 +7,12 @@ export interface DeflateCodec {
    * it with inflateInit2(-12)); VMDK wants a zlib stream (RFC 1950).
    */
   deflate(data: Uint8Array, format: 'raw-4k' | 'zlib'): Uint8Array;
+  /**
+   * Optional: the same as deflate(), off the calling thread (node:zlib's
+   * thread pool). Sinks keep several clusters in flight and write the
+   * results in order, so compression runs on the other cores.
+   */
+  deflateAsync?(data: Uint8Array, format: 'raw-4k' | 'zlib'): Promise<Uint8Array>;
   /** Decompress into exactly `size` bytes at most; fewer is an error the caller reports. */
   inflate(data: Uint8Array, format: 'raw' | 'zlib', size: number): Uint8Array;
 }

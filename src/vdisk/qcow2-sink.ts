@@ -11,6 +11,7 @@
 import { fail } from '../errors.js';
 import type { Sink } from '../io/sink.js';
 import type { DeflateCodec } from './deflate.js';
+import { CompressQueue } from './compress-queue.js';
 import { isZero } from './zero.js';
 import {
   QCOW2_MAGIC, QCOW2_OFLAG_COMPRESSED, QCOW2_OFLAG_COPIED, Qcow2Header,
@@ -37,7 +38,8 @@ export function checkClusterSize(clusterSize: number, min = 512, max = 2 << 20):
 export class Qcow2Sink implements Sink {
   readonly clusterSize: number;
   private readonly clusterBits: number;
-  private readonly codec: DeflateCodec | null;
+  /** With compression: the clusters being deflated, stored in order. */
+  private readonly queue: CompressQueue<number> | null;
   /** The virtual cluster being assembled, and its bytes. */
   private curIndex = -1;
   private readonly cur: Uint8Array;
@@ -56,7 +58,7 @@ export class Qcow2Sink implements Sink {
     this.clusterSize = options.clusterSize ?? 65536;
     this.clusterBits = checkClusterSize(this.clusterSize);
     if (options.compress && !options.codec) fail('VDISK_NO_CODEC', 'compressed qcow2 needs a deflate codec', {});
-    this.codec = options.compress ? options.codec! : null;
+    this.queue = options.compress ? new CompressQueue(options.codec!, 'raw-4k', (i, plain, c) => this.storeCluster(i, plain, c)) : null;
     this.cur = new Uint8Array(this.clusterSize);
     this.hostNext = this.clusterSize;
   }
@@ -70,7 +72,7 @@ export class Qcow2Sink implements Sink {
       const within = off - index * cs;
       if (index < this.curIndex) fail('VDISK_OUT_OF_ORDER', `qcow2 output takes extents in offset order: ${off} comes after cluster ${this.curIndex}`, { offset: off });
       if (index !== this.curIndex) await this.flushCurrent();
-      if (within === 0 && data.length - pos >= cs && !this.codec) {
+      if (within === 0 && data.length - pos >= cs && !this.queue) {
         // Whole clusters: straight from the caller's bytes, consecutive
         // non-zero clusters in one write.
         let n = Math.floor((data.length - pos) / cs);
@@ -128,29 +130,33 @@ export class Qcow2Sink implements Sink {
       return;
     }
     this.curTouched = false;
+    if (this.queue) await this.queue.push(this.curIndex, this.cur);
+    else await this.storeCluster(this.curIndex, this.cur, null);
+  }
+
+  /** Place one cluster: compressed where that is smaller (and fits the sector count field), else whole. */
+  private async storeCluster(index: number, plain: Uint8Array, compressed: Uint8Array | null): Promise<void> {
     const cs = this.clusterSize;
-    if (this.codec) {
-      const c = this.codec.deflate(this.cur, 'raw-4k');
-      // A compressed cluster must fit the sector count field and be smaller than the cluster.
+    if (compressed) {
       const host = this.hostNext;
-      const extraSectors = Math.floor((host + c.length - 1) / 512) - Math.floor(host / 512);
-      if (c.length < cs && extraSectors < 2 ** (this.clusterBits - 8)) {
-        this.vIndex.push(this.curIndex);
+      const extraSectors = Math.floor((host + compressed.length - 1) / 512) - Math.floor(host / 512);
+      if (compressed.length < cs && extraSectors < 2 ** (this.clusterBits - 8)) {
+        this.vIndex.push(index);
         this.vHost.push(host);
-        this.vCompressed.push(c.length);
-        this.hostNext = host + c.length;
-        this.dataBytes += c.length;
-        await this.inner.write(host, c);
+        this.vCompressed.push(compressed.length);
+        this.hostNext = host + compressed.length;
+        this.dataBytes += compressed.length;
+        await this.inner.write(host, compressed);
         return;
       }
     }
     const host = this.alignHost();
-    this.vIndex.push(this.curIndex);
+    this.vIndex.push(index);
     this.vHost.push(host);
     this.vCompressed.push(-1);
     this.hostNext = host + cs;
     this.dataBytes += cs;
-    await this.inner.write(host, this.cur);
+    await this.inner.write(host, plain);
   }
 
   async finish(size: number): Promise<void> {
@@ -158,6 +164,7 @@ export class Qcow2Sink implements Sink {
     this.done = true;
     try {
       await this.flushCurrent();
+      await this.queue?.drain();
       await this.writeTables(size);
     } catch (e) {
       await this.inner.abort(e);

@@ -14,6 +14,7 @@ import { fail } from '../errors.js';
 import type { Sink } from '../io/sink.js';
 import type { DeflateCodec } from './deflate.js';
 import { isZero } from './zero.js';
+import { CompressQueue } from './compress-queue.js';
 import {
   VMDK_COMPRESSION_DEFLATE, VMDK_FLAG_COMPRESSED, VMDK_FLAG_MARKERS, VMDK_FLAG_NEWLINE_TEST, VMDK_GD_AT_END, VMDK_MAGIC,
   VMDK_MARKER_EOS, VMDK_MARKER_FOOTER, VMDK_MARKER_GD, VMDK_MARKER_GT, VmdkMarker, VmdkSparseHeader,
@@ -44,7 +45,7 @@ function marker(val: number, type: number): Uint8Array {
 
 export class VmdkStreamSink implements Sink {
   private readonly grainBytes: number;
-  private readonly codec: DeflateCodec;
+  private readonly queue: CompressQueue<number>;
   private curIndex = -1;
   private readonly cur: Uint8Array;
   private curTouched = false;
@@ -63,7 +64,7 @@ export class VmdkStreamSink implements Sink {
     if (!Number.isSafeInteger(g) || g < 4096 || g > 1 << 20 || (g & (g - 1)) !== 0) {
       fail('VDISK_CLUSTER_SIZE', `VMDK grain size must be a power of two from 4096 to 1048576 bytes, got ${g}`, { actual: g });
     }
-    this.codec = options.codec;
+    this.queue = new CompressQueue(options.codec, 'zlib', (i, _plain, c) => this.storeGrain(i, c));
     this.cur = new Uint8Array(g);
   }
 
@@ -93,18 +94,22 @@ export class VmdkStreamSink implements Sink {
     if (this.curIndex < 0 || !this.curTouched) return;
     this.curTouched = false;
     if (isZero(this.cur)) return;
-    const t = Math.floor(this.curIndex / GTES);
+    await this.queue.push(this.curIndex, this.cur);
+  }
+
+  /** A compressed grain behind its marker, at the next sector; its grain table is written when its range is done. */
+  private async storeGrain(index: number, c: Uint8Array): Promise<void> {
+    const t = Math.floor(index / GTES);
     if (t !== this.gtIndex) {
       await this.flushTable();
       this.gtIndex = t;
     }
-    const c = this.codec.deflate(this.cur, 'zlib');
     const rec = new Uint8Array(Math.ceil((12 + c.length) / 512) * 512);
     const v = new DataView(rec.buffer);
-    v.setBigUint64(0, BigInt(this.curIndex * (this.grainBytes / 512)), true);
+    v.setBigUint64(0, BigInt(index * (this.grainBytes / 512)), true);
     v.setUint32(8, c.length, true);
     rec.set(c, 12);
-    this.gt[this.curIndex % GTES] = this.next;
+    this.gt[index % GTES] = this.next;
     this.gtUsed = true;
     await this.inner.write(this.next * 512, rec);
     this.next += rec.length / 512;
@@ -158,6 +163,7 @@ export class VmdkStreamSink implements Sink {
     try {
       if (size % 512 !== 0) fail('VDISK_SIZE', `a VMDK capacity is whole sectors, got ${size} bytes`, { actual: size });
       await this.flushGrain();
+      await this.queue.drain();
       await this.flushTable();
       const capacity = size / 512;
       const grains = Math.ceil(size / this.grainBytes);
