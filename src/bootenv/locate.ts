@@ -151,7 +151,7 @@ export interface BootenvCommandResult {
   note?: string;
 }
 
-function formatState(s: SlotState): string {
+export function formatState(s: SlotState): string {
   return `committed=${s.committed}\ntrying=${s.trying ?? ''}\ntries_left=${s.triesLeft}\nconfirmed=${s.confirmed ? 1 : 0}\n`;
 }
 

@@ -383,3 +383,18 @@ export async function buildImage(spec: unknown, sink: Sink, options: BuildOption
   const trees = startTrees(plan, ctx, options);
   return emitPlanned(plan, sink, options, (p) => planFilesystem(plan, p.index - 1, trees[p.index - 1], ctx));
 }
+
+/**
+ * One partition's filesystem, planned exactly as a whole build of the spec
+ * plans it (the same seed, times, options and boot environment files), with
+ * only that partition's inputs read: for slot updates and slot payloads.
+ */
+export async function planPartition(rawSpec: unknown, index: number, options: BuildOptions = {}): Promise<{ partition: PlannedPartition; filesystem: FilesystemPlan; sectorSize: number }> {
+  const { plan, ctx } = planTable(rawSpec, options);
+  const i = plan.partitions.findIndex((p) => p.index === index);
+  if (i < 0) fail('SPEC_NO_PARTITION', `the spec has no partition ${index} (it has ${plan.partitions.map((p) => p.index).join(', ')})`, { partition: index });
+  const trees = startTrees({ ...plan, spec: { ...plan.spec, partitions: plan.spec.partitions.map((p, j) => (j === i ? p : { ...p, filesystem: undefined })) } }, ctx, options);
+  const fsPlan = await planFilesystem(plan, i, trees[i], ctx);
+  if (!fsPlan) fail('SPEC_NO_FILESYSTEM', `partitions[${i}] has no filesystem to build`, { partition: index, path: `partitions[${i}]` });
+  return { partition: plan.partitions[i], filesystem: fsPlan, sectorSize: plan.sectorSize };
+}

@@ -4,7 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskwrightError, fail } from '../errors.js';
-import { buildImage, type BuildOptions, type BuildReport } from '../image/build.js';
+import { buildImage, planPartition, type BuildOptions, type BuildReport } from '../image/build.js';
+import { SLOT_PARTITION } from '../image/update.js';
+import { RangeWriter } from '../io/range-writer.js';
+import type { Disk } from '../io/disk.js';
+import type { Slot } from '../bootenv/slots.js';
+import { nodeSha256, type SlotPayloadInfo } from './update-file.js';
 import { parseSpecJson, validateSpec, type FilesystemSpec } from '../image/spec.js';
 import type { Timestamp } from '../tree/tree.js';
 import { ioError } from './file-sink.js';
@@ -84,4 +89,53 @@ export async function buildImageFile(specFile: string, out: string, options: Bui
     await sink.abort(e);
     throw e;
   }
+}
+
+export interface SlotPayloadResult {
+  info: SlotPayloadInfo;
+  output: OutputResult;
+  /** Where the description (size, SHA-256) was written: OUT.json. */
+  infoPath: string;
+}
+
+/**
+ * `build --slot-payload A|B`: just that slot's filesystem, planned as the
+ * whole build plans it, as a file of its own (the partition's bytes: raw, or
+ * .zst), with OUT.json giving the slot, the partition size and the SHA-256
+ * of the raw bytes, for `update --from`.
+ */
+export async function buildSlotPayload(specFile: string, out: string, slot: Slot, options: BuildFileOptions = {}): Promise<SlotPayloadResult> {
+  let text: string;
+  try {
+    text = fs.readFileSync(specFile, 'utf8');
+  } catch (e) {
+    throw ioError(e, specFile, 'read');
+  }
+  const spec = parseSpecJson(text, specFile);
+  if ((options.format ?? formatFromPath(out)) !== 'raw') fail('USAGE', '--slot-payload writes a raw filesystem image (or .zst)', { format: options.format });
+  const { partition, filesystem } = await planPartition(spec, SLOT_PARTITION[slot], {
+    seed: options.seed, sourceDateEpoch: parseSourceDateEpoch(options.sourceDateEpoch), signal: options.signal,
+    loadTree: hostTreeLoader(path.dirname(path.resolve(specFile))),
+  });
+  const hash = new RangeWriter(hashOnlyDisk(partition.size), 0, partition.size, nodeSha256());
+  const sink = new OutputSink(out, { zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal, also: [hash] });
+  try {
+    await filesystem.emit(sink, 0);
+    await sink.finish(partition.size);
+  } catch (e) {
+    await sink.abort(e);
+    throw e;
+  }
+  const info: SlotPayloadInfo = {
+    slot, partition: partition.index, size: partition.size, sha256: hash.sha256!,
+    filesystem: { type: filesystem.type, label: filesystem.label, uuid: filesystem.uuid },
+  };
+  const infoPath = `${path.resolve(out)}.json`;
+  fs.writeFileSync(infoPath, JSON.stringify(info, null, 2) + '\n');
+  return { info, output: sink.result!, infoPath };
+}
+
+/** A disk that only counts: RangeWriter over it hashes what a partition would hold. */
+function hashOnlyDisk(size: number): Disk {
+  return { size, read: () => fail('INTERNAL', 'not readable', {}), write: () => {} };
 }

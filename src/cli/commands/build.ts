@@ -1,7 +1,7 @@
 // diskwright build SPEC.json -o OUT [--zstd] [--bmap] [--seed S] [--json]
 import * as path from 'node:path';
 import { formatSize } from './inspect.js';
-import { buildImageFile } from '../../node/build-file.js';
+import { buildImageFile, buildSlotPayload } from '../../node/build-file.js';
 import { parseArgs, usageError, type CliIo, type Command } from '../io.js';
 import { progressBar } from '../progress.js';
 import type { ImageFormat } from '../../node/output.js';
@@ -12,7 +12,7 @@ const FORMATS: ImageFormat[] = ['raw', 'qcow2', 'vhd', 'vhd-dynamic', 'vmdk'];
 export const buildCommand: Command = {
   name: 'build',
   summary: 'build a disk image from a JSON spec',
-  help: `usage: diskwright build SPEC.json -o OUT [--format F] [--zstd] [--bmap] [--seed S] [--json]
+  help: `usage: diskwright build SPEC.json -o OUT [--format F] [--slot-payload A|B] [--zstd] [--bmap] [--seed S] [--json]
 
 Build a whole disk image (GPT or MBR, FAT and ext4 filesystems) from a JSON
 spec. Paths in the spec ("from") are relative to the spec file. Nothing is
@@ -26,6 +26,9 @@ options:
   --cluster-size N  qcow2 cluster size (default 64KiB), VHD dynamic block size
                     (default 2MiB), VMDK grain size (default 64KiB)
   --compress        qcow2: deflate-compressed clusters
+  --slot-payload A|B  write only that slot's filesystem (partition 2 or 3) as
+                    OUT, with OUT.json (slot, size, SHA-256) beside it, for
+                    \`diskwright update --from OUT\`
   --zstd            write OUT.zst (streamed; OUT itself when it ends in .zst)
   --bmap            write a block map beside the image (for bmaptool copy)
   --seed S          derive GUIDs, UUIDs and volume ids from S instead of the
@@ -40,7 +43,7 @@ environment:
                      the spec sets sourceDateEpoch)
 `,
   async run(argv: string[], io: CliIo): Promise<number> {
-    const a = parseArgs(argv, ['--zstd', '--bmap', '--json', '--compress'], ['-o', '--output', '--seed', '--format', '--cluster-size']);
+    const a = parseArgs(argv, ['--zstd', '--bmap', '--json', '--compress'], ['-o', '--output', '--seed', '--format', '--cluster-size', '--slot-payload']);
     if (a.positional.length !== 1) throw usageError('expected one spec file (diskwright build SPEC.json -o OUT)');
     const out = a.values.get('-o') ?? a.values.get('--output');
     if (!out) throw usageError('-o OUT is required');
@@ -48,6 +51,17 @@ environment:
     if (format !== undefined && !FORMATS.includes(format as ImageFormat)) throw usageError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
     const cs = a.values.get('--cluster-size');
     const clusterSize = cs === undefined ? undefined : parseSize(cs, '--cluster-size');
+    const slotPayload = a.values.get('--slot-payload');
+    if (slotPayload !== undefined && !/^[AB]$/i.test(slotPayload)) throw usageError(`--slot-payload takes A or B, not ${JSON.stringify(slotPayload)}`);
+    if (slotPayload !== undefined) {
+      const r = await buildSlotPayload(path.resolve(io.cwd, a.positional[0]), path.resolve(io.cwd, out), slotPayload.toUpperCase() as 'A' | 'B', {
+        zstd: a.flags.has('--zstd'), bmap: a.flags.has('--bmap'), seed: a.values.get('--seed'), sourceDateEpoch: io.env.SOURCE_DATE_EPOCH,
+        format: format as ImageFormat | undefined,
+      });
+      if (a.flags.has('--json')) io.stdout(JSON.stringify({ ...r.info, outputs: r.output.paths, info: r.infoPath }, null, 2) + '\n');
+      else io.stdout(`wrote ${Object.values(r.output.paths).filter(Boolean).join(', ')}: slot ${r.info.slot} (partition ${r.info.partition}, ${formatSize(r.info.size)}, ${r.info.filesystem.type}), sha256=${r.info.sha256}\n`);
+      return 0;
+    }
     const ac = new AbortController();
     const onSignal = () => ac.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
