@@ -61,3 +61,5 @@ export * from './kernel/index.js';
 export { runOracles } from './node/oracles.js';
 export { verifyImageFile } from './cli/commands/verify.js';
 export { openImageFile } from './node/open-image-file.js';
+export * from './image/grow.js';
+export { planExt4Grow, applyGrowWrites, type Ext4GrowPlan, type GrowWrite } from './ext4/resize.js';

@@ -10,6 +10,7 @@ import { lsCommand } from './commands/ls.js';
 import { catCommand } from './commands/cat.js';
 import { demoCommand } from './commands/demo.js';
 import { verifyCommand } from './commands/verify.js';
+import { growCommand } from './commands/grow.js';
 import { BOOTENV_HELP, bootenvCommand } from './commands/bootenv.js';
 
 export type { CliIo, Command } from './io.js';
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   catCommand,
   demoCommand,
   verifyCommand,
+  growCommand,
   { name: 'bootenv', summary: 'read or edit the GRUB env block / Raspberry Pi autoboot.txt', help: BOOTENV_HELP, run: (argv, io) => bootenvCommand(argv, io) },
 ];
 
