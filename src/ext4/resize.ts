@@ -176,7 +176,6 @@ export function planExt4Grow(disk: Disk, newSize: number): Ext4GrowPlan {
     }
     g0 = end;
   }
-  const groupOf = (b: number) => Math.floor((b - first) / bpg);
 
   const writes: GrowWrite[] = [];
   const newSuperCopies: number[] = [];

@@ -7,7 +7,7 @@
 // header, then primary array and header and the protective MBR), so a crash
 // leaves the old filesystem in a partition at least as large; then the
 // filesystem's plan (src/ext4/resize.ts), superblock last.
-import { fail } from '../errors.js';
+import { fail, isDiskwrightError } from '../errors.js';
 import { subDisk, type Disk } from '../io/disk.js';
 import { encodeGpt, gptGeometry, type GptTable } from '../gpt/table.js';
 import { encodeMbr } from '../mbr/table.js';
@@ -40,7 +40,16 @@ export interface GrowResult {
 /** Grow the partition table and the ext4 filesystem of `disk` to its end. */
 export function growImage(disk: Disk, options: GrowOptions = {}): GrowResult {
   if (!disk.write) fail('IMAGE_READ_ONLY', 'growing needs a writable disk', {});
-  const img = openImage(disk);
+  let img;
+  try {
+    img = openImage(disk);
+  } catch (e) {
+    // A GPT whose usable area passes the end: the disk shrank under the table.
+    if (isDiskwrightError(e, 'GPT_USABLE_RANGE')) {
+      fail('GROW_DISK_TOO_SMALL', `the ${disk.size}-byte disk is smaller than its partition table says: ${e.message}`, { ...e.data, actual: disk.size });
+    }
+    throw e;
+  }
   if (img.table === null) fail('GROW_NO_TABLE', 'the image has no partition table (a bare filesystem is not grown)', {});
   const parts = img.partitions.filter((p) => !p.container);
   if (parts.length === 0) fail('GROW_NO_PARTITION', 'the image has no partition to grow', {});
