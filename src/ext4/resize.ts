@@ -136,12 +136,17 @@ export function planExt4Grow(disk: Disk, newSize: number): Ext4GrowPlan {
   const base = { oldBlocks, oldGroups, blockSize: bs, inodesCount: sb.s_inodes_count, freeBlocks: freeBlocksCount(sb), freeInodes: sb.s_free_inodes_count };
   if (newBlocks <= oldBlocks) return { ...base, newBlocks: oldBlocks, newGroups: oldGroups, writes: [] };
   if (newGroups * ipg > 0xffffffff) fail('EXT4_GROW_TOO_MANY_INODES', `${newGroups} groups of ${ipg} inodes pass 2^32 - 1 inodes`, { actual: newGroups * ipg });
+  // New descriptor blocks come out of resize_inode's reserved GDT blocks,
+  // which follow the GDT in every backup group (resize2fs adjust_superblock).
   const newDescBlocks = Math.ceil(newGroups / descPerBlock);
-  if (newDescBlocks > oldDescBlocks) {
-    fail('EXT4_GROW_GDT_FULL', `${newGroups} groups need ${newDescBlocks} descriptor blocks, ${oldDescBlocks} exist; diskwright does not yet move reserved GDT blocks (resize_inode) into use: grow to at most ${(oldDescBlocks * descPerBlock * bpg + first) * bs} bytes`, {
-      field: 's_reserved_gdt_blocks', actual: newDescBlocks, expected: oldDescBlocks, maxSize: (oldDescBlocks * descPerBlock * bpg + first) * bs,
+  const taken = newDescBlocks - oldDescBlocks;
+  if (taken > rsv) {
+    const maxSize = (Math.min(0xffffffff, (oldDescBlocks + rsv) * descPerBlock * bpg) + first) * bs;
+    fail('EXT4_GROW_GDT_FULL', `${newGroups} groups need ${newDescBlocks} descriptor blocks; ${oldDescBlocks} exist and ${rsv} are reserved for growth (resize_inode): grow to at most ${maxSize} bytes (meta_bg conversion is not done)`, {
+      field: 's_reserved_gdt_blocks', actual: newDescBlocks, expected: oldDescBlocks + rsv, maxSize,
     });
   }
+  const newRsv = rsv - taken;
   const superBlocks = 1 + oldDescBlocks + rsv;
   const groupFirst = (g: number) => first + g * bpg;
   const groupLen = (g: number) => Math.min(bpg, newBlocks - groupFirst(g));
@@ -245,42 +250,53 @@ export function planExt4Grow(disk: Disk, newSize: number): Ext4GrowPlan {
   const percent = (rBlocksCount(sb) * 100.0) / oldBlocks;
   setRBlocksCount(nsb, Math.floor((percent * newBlocks) / 100.0));
   nsb.s_inodes_count = newGroups * ipg;
+  nsb.s_reserved_gdt_blocks = sb.s_feature_compat & COMPAT.resize_inode ? newRsv : sb.s_reserved_gdt_blocks;
   nsb.s_free_inodes_count = sb.s_free_inodes_count + (newGroups - oldGroups) * ipg;
   setFreeBlocksCount(nsb, freeBlocksCount(sb) + addedFree);
 
-  // The resize inode lists, for each reserved GDT block, its copies in every
-  // backup group (ext2fs_create_resize_inode): new backup groups add entries.
-  const newBackups = backupGroups(newGroups).filter((g) => g >= oldGroups);
-  if (rsv > 0 && newBackups.length > 0) {
+  // The resize inode (ext2fs_create_resize_inode): its double-indirect
+  // block points at the primary reserved GDT blocks, and each of those lists
+  // its copies in the backup groups. Rebuilt for the new layout; only the
+  // blocks whose bytes change are written.
+  if (rsv > 0) {
     const isz = inodeSize(sb);
-    const itBlock = inodeTable(descs[0], ds);
-    const ioff = itBlock * bs + (RESIZE_INO - 1) * isz;
+    const ioff = inodeTable(descs[0], ds) * bs + (RESIZE_INO - 1) * isz;
     const iblk = Math.floor(ioff / bs) * bs;
     const tableBlock = disk.read(iblk, bs);
     const raw = tableBlock.subarray(ioff - iblk, ioff - iblk + isz);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const dind = dv.getUint32(Ext4Inode.offsetOf('i_block') + 13 * 4, true);
-    if (dind !== 0) {
-      const oldList = backupGroups(oldGroups);
+    const dindBlock = dv.getUint32(Ext4Inode.offsetOf('i_block') + 13 * 4, true);
+    if (dindBlock !== 0) {
       const apb = bs / 4;
-      for (let r = 0; r < rsv; r++) {
-        const primary = first + 1 + oldDescBlocks + r;
-        const blk = disk.read(primary * bs, bs);
-        const bdv = new DataView(blk.buffer);
-        oldList.concat(newBackups).forEach((g, k) => { if (k < apb) bdv.setUint32(k * 4, primary + g * bpg, true); });
-        writes.push({ offset: primary * bs, data: blk, length: bs, what: `resize inode list of reserved GDT block ${primary}` });
+      const backups = backupGroups(newGroups);
+      const changed = (a: Uint8Array, b: Uint8Array) => a.some((v, i) => v !== b[i]);
+      const oldDind = disk.read(dindBlock * bs, bs);
+      const dind = new Uint8Array(bs);
+      const ddv = new DataView(dind.buffer);
+      const lists: GrowWrite[] = [];
+      for (let r = 0; r < newRsv; r++) {
+        const primary = first + 1 + newDescBlocks + r;
+        ddv.setUint32(((newDescBlocks + r) % apb) * 4, primary, true);
+        const oldList = disk.read(primary * bs, bs);
+        const list = new Uint8Array(bs);
+        const ldv = new DataView(list.buffer);
+        backups.forEach((g, k) => { if (k < apb) ldv.setUint32(k * 4, primary + g * bpg, true); });
+        if (changed(list, oldList)) lists.push({ offset: primary * bs, data: list, length: bs, what: `resize inode list of reserved GDT block ${primary}` });
       }
       const flags = dv.getUint32(Ext4Inode.offsetOf('i_flags'), true);
       const unit = sb.s_feature_ro_compat & RO_COMPAT.huge_file && flags & HUGE_FILE_FL ? 1 : bs / 512;
-      const lo = Ext4Inode.offsetOf('i_blocks_lo');
-      dv.setUint32(lo, dv.getUint32(lo, true) + rsv * newBackups.length * unit, true);
+      const iBlocks = (1 + newRsv * (1 + Math.min(apb, backups.length))) * unit;
+      const before = new Uint8Array(raw);
+      dv.setUint32(Ext4Inode.offsetOf('i_blocks_lo'), iBlocks, true);
       if (hasMetadataCsum(sb)) setInodeCsum(seed, RESIZE_INO, raw, isz);
-      writes.push({ offset: iblk, data: tableBlock, length: bs, what: 'resize inode' });
+      writes.push(...lists);
+      if (changed(dind, oldDind)) writes.push({ offset: dindBlock * bs, data: dind, length: bs, what: 'resize inode double-indirect block' });
+      if (changed(raw, before)) writes.push({ offset: iblk, data: tableBlock, length: bs, what: 'resize inode' });
     }
   }
 
   // Descriptors, then superblocks (backups, then the primary last).
-  const newGdt = new Uint8Array(oldDescBlocks * bs);
+  const newGdt = new Uint8Array(newDescBlocks * bs);
   newGdt.set(gdt);
   descs.forEach((gd, g) => {
     if (g === lastOld || g >= oldGroups) {
