@@ -60,7 +60,7 @@ const RO_COMPAT_OK = RO_COMPAT.sparse_super | RO_COMPAT.large_file | RO_COMPAT.h
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
 function refuseUnless(sb: SuperBlock): void {
-  if (sb.s_magic !== EXT4_SUPER_MAGIC) fail('EXT4_BAD_MAGIC', `no ext2/3/4 superblock (magic ${hex(sb.s_magic)})`, { field: 's_magic', actual: sb.s_magic, expected: EXT4_SUPER_MAGIC });
+  if (sb.s_magic !== EXT4_SUPER_MAGIC) fail('GROW_NOT_EXT4', `the partition holds no ext2/3/4 filesystem (magic ${hex(sb.s_magic)})`, { field: 's_magic', actual: sb.s_magic, expected: EXT4_SUPER_MAGIC });
   if (sb.s_feature_incompat & INCOMPAT.needs_recovery) {
     fail('EXT4_GROW_NEEDS_RECOVERY', 'the journal needs recovery (needs_recovery): run e2fsck first', { field: 's_feature_incompat', actual: sb.s_feature_incompat });
   }
