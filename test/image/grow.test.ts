@@ -210,6 +210,20 @@ describe.skipIf(!haveTools(...TOOLS))('grow: mke2fs-made filesystems against the
   it('refuses unknown features', () => refuse(debugfsW('ssv feature_incompat 0x80000'), 60, 'EXT4_GROW_UNSUPPORTED'));
   it('refuses a grow that needs more descriptor blocks than there are', () => refuse(() => {}, 200, 'EXT4_GROW_GDT_FULL', ['-b', '1024', '-O', '^resize_inode']));
   it('refuses a disk smaller than its table', () => refuse(() => {}, 10, 'GROW_DISK_TOO_SMALL'));
+  const refuseRaw = (make: (img: string) => void, code: string) => {
+    const img = path.join(tmp.dir, `raw-${serial++}.img`);
+    fs.writeFileSync(img, new Uint8Array(0));
+    fs.truncateSync(img, 20 * MiB);
+    make(img);
+    fs.truncateSync(img, 30 * MiB);
+    const h = sha(img);
+    expect(codeOf(() => growFile(img))).toBe(code);
+    expect(sha(img)).toBe(h);
+  };
+  it('refuses a partition with no ext2/3/4 filesystem', () => refuseRaw((img) => { expect(run('sgdisk', ['-n', '1:2048:0', img]).status).toBe(0); }, 'GROW_NOT_EXT4'));
+  it('refuses a logical MBR partition', () => refuseRaw((img) => {
+    expect(run('sfdisk', [img], { input: 'label: dos\nstart=2048, size=4096, type=83\nstart=8192, type=5\nstart=10240, type=83\n' }).status).toBe(0);
+  }, 'GROW_UNSUPPORTED'));
   it('refuses a partition that is not the last', () => {
     const img = path.join(tmp.dir, `two-${serial++}.img`);
     fs.writeFileSync(img, new Uint8Array(0));
