@@ -14,7 +14,7 @@ import { fail } from '../errors.js';
 import type { Disk } from '../io/disk.js';
 import { setBlockBitmapCsum, setGroupDescCsum, setInodeBitmapCsum, setInodeCsum, setSuperBlockCsum, csumSeed } from './csum.js';
 import {
-  BG_BLOCK_UNINIT, BG_INODE_UNINIT, BG_INODE_ZEROED, COMPAT, HUGE_FILE_FL, INCOMPAT, RESIZE_INO, RO_COMPAT, STATE_ERROR, STATE_VALID,
+  BG_BLOCK_UNINIT, BG_INODE_UNINIT, COMPAT, HUGE_FILE_FL, INCOMPAT, RESIZE_INO, RO_COMPAT, STATE_ERROR, STATE_VALID,
 } from './features.js';
 import { groupHasSuper } from './geometry.js';
 import {
@@ -210,10 +210,10 @@ export function planExt4Grow(disk: Disk, newSize: number): Ext4GrowPlan {
     const ibm = new Uint8Array(bs);
     setBits(ibm, ipg, bs * 8);
     if (csum) {
-      // adjust_fs_info: new groups are INODE_UNINIT (zeroed here, so
-      // INODE_ZEROED) and, but for the last, BLOCK_UNINIT when the kernel's
-      // ext4_init_block_bitmap would compute their bitmap exactly.
-      gd.bg_flags = BG_INODE_UNINIT | BG_INODE_ZEROED | (g !== newGroups - 1 && !foreign ? BG_BLOCK_UNINIT : 0);
+      // adjust_fs_info: new groups are INODE_UNINIT and, but for the last,
+      // BLOCK_UNINIT when the kernel's ext4_init_block_bitmap would compute
+      // their bitmap exactly.
+      gd.bg_flags = BG_INODE_UNINIT | (g !== newGroups - 1 && !foreign ? BG_BLOCK_UNINIT : 0);
       setItableUnused(gd, ipg);
     }
     if (hasMetadataCsum(sb)) {
@@ -223,7 +223,11 @@ export function planExt4Grow(disk: Disk, newSize: number): Ext4GrowPlan {
     descs.push(gd);
     writes.push({ offset: bb[g] * bs, data: bm, length: bs, what: `group ${g} block bitmap` });
     writes.push({ offset: ib[g] * bs, data: ibm, length: bs, what: `group ${g} inode bitmap` });
-    writes.push({ offset: it[g] * bs, length: itb * bs, what: `group ${g} inode table (zeroed)` });
+    // Lazy inode table init, as resize2fs with lazy_itable_init: with group
+    // checksums an INODE_UNINIT table without INODE_ZEROED is never read
+    // (the kernel's ext4lazyinit zeroes it once mounted); without them the
+    // table is zeroed here.
+    if (!csum) writes.push({ offset: it[g] * bs, length: itb * bs, what: `group ${g} inode table (zeroed)` });
   }
 
   // The old last group: blocks past the old end become free.
