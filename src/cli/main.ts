@@ -11,6 +11,7 @@ import { catCommand } from './commands/cat.js';
 import { demoCommand } from './commands/demo.js';
 import { verifyCommand } from './commands/verify.js';
 import { updateCommand } from './commands/update.js';
+import { growCommand } from './commands/grow.js';
 import { BOOTENV_HELP, bootenvCommand } from './commands/bootenv.js';
 
 export type { CliIo, Command } from './io.js';
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   demoCommand,
   verifyCommand,
   updateCommand,
+  growCommand,
   { name: 'bootenv', summary: 'read or edit the GRUB env block / Raspberry Pi autoboot.txt', help: BOOTENV_HELP, run: (argv, io) => bootenvCommand(argv, io) },
 ];
 
