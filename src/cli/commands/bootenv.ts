@@ -3,6 +3,7 @@
 // Edits a GRUB env block or a Raspberry Pi autoboot.txt in place: a bare
 // file, or the file inside an image found as src/bootenv/locate.ts says.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DiskwrightError, fail } from '../../errors.js';
 import type { Disk } from '../../io/disk.js';
 import type { FilesystemReader } from '../../fs/types.js';
@@ -45,6 +46,8 @@ options:
 export interface CliIo {
   stdout: (b: Uint8Array | string) => void;
   stderr: (s: string) => void;
+  /** Where relative paths are resolved (default: the process's). */
+  cwd?: string;
 }
 
 const defaultIo: CliIo = {
@@ -104,7 +107,9 @@ export async function bootenvCommand(argv: string[], io: CliIo = defaultIo): Pro
     pos.push(a);
   }
   if (pos.length < 2) return usage(io, 'expected IMG|FILE and a command');
-  const [target, verb, ...args] = pos;
+  const [targetArg, verb, ...args] = pos;
+  // Relative to the CLI's working directory, as every other command resolves its image.
+  const target = path.resolve(io.cwd ?? process.cwd(), targetArg);
   if (!VERBS.has(verb)) return usage(io, `unknown command ${verb}`);
   try {
     let st: fs.Stats;
