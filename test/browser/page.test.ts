@@ -3,7 +3,9 @@
 // dropped on its partitions, builds the Raspberry Pi preset and downloads it.
 // The downloaded bytes must pass sfdisk, fsck.fat -n and e2fsck -fn, and hash
 // like fixtures/presets/kubesolo-rpi.json built under Node from the same files.
-// A screenshot goes to test-artifacts/web-build.png.
+// Then the page opens that image, lists it, commits slot B in autoboot.txt and
+// downloads the edit (checked by fsck.fat and mtools). A screenshot goes to
+// test-artifacts/web-build.png.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -20,7 +22,7 @@ declare const document: any, DataTransfer: any, DragEvent: any;
 const ROOT = path.resolve(__dirname, '../..');
 const SAMPLE = path.join(ROOT, 'fixtures/sample');
 const SPEC = path.join(ROOT, 'fixtures/presets/kubesolo-rpi.json');
-const have = haveTools('chromium', 'sfdisk', 'fsck.fat', 'e2fsck');
+const have = haveTools('chromium', 'sfdisk', 'fsck.fat', 'e2fsck', 'mtype');
 
 /** What a person would drop on each partition: [folder on the partition, host file, name]. */
 const DROPS: Record<string, [string, string, string][]> = {
@@ -134,6 +136,36 @@ describe.skipIf(!have)('web page in headless chromium', () => {
       const nodeSha = createHash('sha256').update(sink.bytes()).digest('hex');
       const webSha = createHash('sha256').update(fs.readFileSync(img)).digest('hex');
       expect(webSha).toBe(nodeSha);
+
+      // Open the image in the page: partitions and files listed, boot state shown; commit slot B, download the edit.
+      const input = await page.$('#open-file');
+      await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(img);
+      await page.waitForFunction(() => /boot state/.test(document.getElementById('inspect').textContent), { timeout: 60_000 });
+      const listing: string = await page.$eval('#inspect', (el) => (el as { textContent: string }).textContent);
+      expect(listing).toMatch(/p1 .*fat32 CONTROL/);
+      expect(listing).toMatch(/p4 .*ext4 DATA/);
+      expect(listing).toContain('/overlays/disable-bt.dtbo');
+      expect(listing).toContain('/etc/kubesolo/config.yaml');
+      expect(listing).toMatch(/committed=A/);
+      await page.click('#bootenv-edit button[data-arg="B"]');
+      await page.waitForFunction(() => /boot state now:\ncommitted=B/.test(document.getElementById('inspect').textContent), { timeout: 30_000 });
+      await page.click('#save-edited');
+      const edited = path.join(downloads, 'kubesolo-rpi-edited.img');
+      const until = Date.now() + 60_000;
+      while (!(fs.existsSync(edited) && fs.statSync(edited).size === size) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      expect(fs.statSync(edited).size).toBe(size);
+      const ctl = table.partitions[0];
+      const fd = fs.openSync(edited, 'r');
+      const part = Buffer.alloc(ctl.size * 512);
+      fs.readSync(fd, part, 0, part.length, ctl.start * 512);
+      fs.closeSync(fd);
+      const ctlFile = path.join(tmp.dir, 'p1-edited.fat');
+      fs.writeFileSync(ctlFile, part);
+      const fsck = run('fsck.fat', ['-n', ctlFile]);
+      expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+      const autoboot = run('mtype', ['-i', ctlFile, '::/autoboot.txt']);
+      expect(autoboot.status, autoboot.stderr).toBe(0);
+      expect(autoboot.stdout).toMatch(/\[all\][^[]*boot_partition=3/);
     } finally {
       await browser.close();
     }
