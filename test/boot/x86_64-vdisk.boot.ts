@@ -7,12 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveTools } from '../helpers/oracle.js';
-import { Timings, buildInitramfs, fetchPackages, findKernel, makeGrubEfi, markers, resolveModules, runQemu, sh, GRUB_CFG } from './harness.js';
+import { Timings, markers, runQemu, sh } from './harness.js';
+import { HELLO, stageX86Preset } from './stage-preset.js';
 import { X86_64 } from './gpt-suite.js';
 import { buildPresetImage } from './library.js';
 import { openImageFile } from '../../src/node/open-image-file.js';
-
-const HELLO = 'hello from the build: placed in DATA before the first boot';
 
 describe.skipIf(!haveTools(...X86_64.tools, 'qemu-img'))('boots the genericGpt preset from qcow2 and VHD on x86_64', () => {
   const timings = new Timings();
@@ -21,28 +20,7 @@ describe.skipIf(!haveTools(...X86_64.tools, 'qemu-img'))('boots the genericGpt p
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'dw-boot-vdisk-'));
-    const root = timings.time('fetch Debian packages (amd64)', () => fetchPackages('amd64'));
-    const kernel = findKernel(root);
-    const modules = resolveModules(kernel, X86_64.modules);
-    const initrd = buildInitramfs({ busybox: path.join(root, 'bin/busybox'), modules, conf: { DATA_PARTNAME: 'DATA', ESP_PARTNAME: 'EFI', OFF: 'poweroff', SERIAL: X86_64.serial } });
-    const efi = path.join(work, X86_64.efiName);
-    makeGrubEfi(X86_64.grubTarget, efi, GRUB_CFG);
-    const k = path.join(work, 'kernel');
-    fs.mkdirSync(k);
-    fs.copyFileSync(kernel.vmlinuz, path.join(k, 'vmlinuz'));
-    fs.writeFileSync(path.join(k, 'initrd.img'), initrd);
-    fs.mkdirSync(path.join(work, 'data'));
-    fs.writeFileSync(path.join(work, 'data/hello.txt'), HELLO + '\n');
-    const options = {
-      arch: 'x86_64',
-      kernel: { kernel: { path: path.join(k, 'vmlinuz'), name: 'vmlinuz' }, initramfs: { path: path.join(k, 'initrd.img'), name: 'initrd.img' }, dtbs: [], overlays: [] },
-      efi: [{ from: efi, to: `/EFI/BOOT/${X86_64.efiName}` }],
-      grubCfg: GRUB_CFG,
-      data: [{ from: path.join(work, 'data'), to: '/' }],
-      sizes: { image: '258MiB', efi: '64MiB', system: '64MiB', data: 'rest' },
-      seed: 'diskwright vdisk boot test',
-      sourceDateEpoch: 1_700_000_000,
-    };
+    const { options } = stageX86Preset(work, timings, 'diskwright vdisk boot test');
     images.qcow2 = path.join(work, 'disk.qcow2');
     images.vpc = path.join(work, 'disk.vhd');
     await timings.timeAsync('build the preset straight to qcow2', () => buildPresetImage(images.qcow2, 'genericGpt', options));
