@@ -27,6 +27,8 @@ export interface BuildFileOptions extends Pick<BuildOptions, 'onProgress' | 'sig
   clusterSize?: number;
   /** qcow2: deflate-compressed clusters. */
   compress?: boolean;
+  /** fsync every output before renaming it into place (default true; see OutputOptions.sync). */
+  sync?: boolean;
 }
 
 export interface BuildFileResult {
@@ -65,7 +67,7 @@ export async function buildImageFile(specFile: string, out: string, options: Bui
   if (format !== 'qcow2' && options.compress) fail('USAGE', `--compress is for qcow2 images, not ${format}`, { format });
   const sourceDateEpoch = parseSourceDateEpoch(options.sourceDateEpoch);
   const sink = new OutputSink(out, {
-    zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal,
+    zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal, sync: options.sync,
     format, clusterSize: options.clusterSize, compress: options.compress,
     // VHD footers: the spec's time and an id from its seed, never the clock.
     time: checked.sourceDateEpoch ?? sourceDateEpoch ?? 0,
