@@ -3,8 +3,9 @@
 // the classic pipeline's tools. Prints one JSON line on stdout.
 //
 //   node bench/child.mjs synthetic PAYLOAD SIZE OUT [--zstd] [--bmap] [--raw]
-//   node bench/child.mjs preset gpt|rpi PAYLOAD SIZE OUT [--zstd] [--bmap]
-//     (the KubeSolo layouts as specs, built with buildImageFile)
+//   node bench/child.mjs preset gpt|rpi|ext4 PAYLOAD SIZE OUT [--zstd] [--bmap] [--no-sync]
+//     (the KubeSolo layouts as specs, built with buildImageFile; ext4 is the
+//     payload's data/ tree as one ext4 partition filling the image)
 //
 // "synthetic" lays the payload's file bytes out as a partitioned image would
 // (four regions, files 4 KiB aligned, a fixed amount of metadata and zero
@@ -91,6 +92,12 @@ async function synthetic(payload, size, out) {
 /** The two KubeSolo layouts as diskwright specs, partition for partition as bench/run.mjs builds them classically. */
 export function benchSpec(kind, payload, size) {
   const from = (d) => [{ from: path.resolve(payload, d), to: '/' }];
+  if (kind === 'ext4') {
+    return {
+      table: 'gpt', size, seed: 'bench', sourceDateEpoch: 1700000000,
+      partitions: [{ name: 'DATA', type: 'linux', size: 'rest', filesystem: { type: 'ext4', label: 'DATA', contents: from('data') } }],
+    };
+  }
   if (kind === 'gpt') {
     return {
       table: 'gpt', size, seed: 'bench', sourceDateEpoch: 1700000000,
@@ -123,7 +130,7 @@ async function preset(kind, payload, size, out) {
   }
   const specFile = `${out}.spec.json`;
   fs.writeFileSync(specFile, JSON.stringify(benchSpec(kind, payload, size), null, 2));
-  const { report, output } = await buildFile.buildImageFile(specFile, out, { zstd: flags.has('--zstd'), bmap: flags.has('--bmap') });
+  const { report, output } = await buildFile.buildImageFile(specFile, out, { zstd: flags.has('--zstd'), bmap: flags.has('--bmap'), sync: !flags.has('--no-sync') });
   fs.rmSync(specFile);
   return { files: report.files, dataBytes: report.bytes, compressedSize: output.compressedSize ?? null, mappedBlocks: output.bmap?.mappedBlocksCount ?? null };
 }
