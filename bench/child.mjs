@@ -3,8 +3,9 @@
 // the classic pipeline's tools. Prints one JSON line on stdout.
 //
 //   node bench/child.mjs synthetic PAYLOAD SIZE OUT [--zstd] [--bmap] [--raw]
-//   node bench/child.mjs preset gpt|rpi PAYLOAD SIZE OUT [--zstd] [--bmap]
-//     (the KubeSolo layouts as specs, built with buildImageFile)
+//   node bench/child.mjs preset gpt|rpi|ext4 PAYLOAD SIZE OUT [--zstd] [--bmap] [--no-sync]
+//     (the KubeSolo layouts as specs, built with buildImageFile; ext4 is the
+//     payload's data/ tree as one ext4 partition filling the image)
 //
 // "synthetic" lays the payload's file bytes out as a partitioned image would
 // (four regions, files 4 KiB aligned, a fixed amount of metadata and zero
@@ -99,7 +100,7 @@ async function preset(kind, payload, size, out) {
   }
   const specFile = `${out}.spec.json`;
   fs.writeFileSync(specFile, JSON.stringify(benchSpec(kind, payload, size), null, 2));
-  const { report, output } = await buildFile.buildImageFile(specFile, out, { zstd: flags.has('--zstd'), bmap: flags.has('--bmap') });
+  const { report, output } = await buildFile.buildImageFile(specFile, out, { zstd: flags.has('--zstd'), bmap: flags.has('--bmap'), sync: !flags.has('--no-sync') });
   fs.rmSync(specFile);
   return { files: report.files, dataBytes: report.bytes, compressedSize: output.compressedSize ?? null, mappedBlocks: output.bmap?.mappedBlocksCount ?? null };
 }

@@ -4,6 +4,12 @@ import * as path from 'node:path';
 /** The two KubeSolo layouts as diskwright specs, partition for partition as bench/run.mjs builds them classically. */
 export function benchSpec(kind, payload, size) {
   const from = (d) => [{ from: path.resolve(payload, d), to: '/' }];
+  if (kind === 'ext4') {
+    return {
+      table: 'gpt', size, seed: 'bench', sourceDateEpoch: 1700000000,
+      partitions: [{ name: 'DATA', type: 'linux', size: 'rest', filesystem: { type: 'ext4', label: 'DATA', contents: from('data') } }],
+    };
+  }
   if (kind === 'gpt') {
     return {
       table: 'gpt', size, seed: 'bench', sourceDateEpoch: 1700000000,

@@ -32,6 +32,8 @@ export interface BuildFileOptions extends Pick<BuildOptions, 'onProgress' | 'sig
   clusterSize?: number;
   /** qcow2: deflate-compressed clusters. */
   compress?: boolean;
+  /** fsync every output before renaming it into place (default true; see OutputOptions.sync). */
+  sync?: boolean;
 }
 
 export interface BuildFileResult {
@@ -70,7 +72,7 @@ export async function buildImageFile(specFile: string, out: string, options: Bui
   if (format !== 'qcow2' && options.compress) fail('USAGE', `--compress is for qcow2 images, not ${format}`, { format });
   const sourceDateEpoch = parseSourceDateEpoch(options.sourceDateEpoch);
   const sink = new OutputSink(out, {
-    zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal,
+    zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal, sync: options.sync,
     format, clusterSize: options.clusterSize, compress: options.compress,
     // VHD footers: the spec's time and an id from its seed, never the clock.
     time: checked.sourceDateEpoch ?? sourceDateEpoch ?? 0,
@@ -118,7 +120,7 @@ export async function buildSlotPayload(specFile: string, out: string, slot: Slot
     loadTree: hostTreeLoader(path.dirname(path.resolve(specFile))),
   });
   const hash = new RangeWriter(hashOnlyDisk(partition.size), 0, partition.size, nodeSha256());
-  const sink = new OutputSink(out, { zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal, also: [hash] });
+  const sink = new OutputSink(out, { zstd: options.zstd, bmap: options.bmap, raw: options.raw, signal: options.signal, sync: options.sync, also: [hash] });
   try {
     await filesystem.emit(sink, 0);
     await sink.finish(partition.size);

@@ -11,8 +11,16 @@ import type { Sink } from '../io/sink.js';
 import { DirectWriter, writeAllAt } from './direct-writer.js';
 
 export interface FileSinkOptions {
-  /** Write with O_DIRECT where the file system allows it (default true). */
+  /** Write with O_DIRECT where the file system allows it (default: as `sync`). */
   direct?: boolean;
+  /**
+   * Make the file durable before it is renamed into place (default true):
+   * background fdatasyncs while writing and an fsync in finish(). With
+   * false, the bytes go through the page cache and the kernel writes them
+   * back when it likes, as cp and tar leave a file; the rename still makes
+   * OUT appear only complete.
+   */
+  sync?: boolean;
 }
 
 let counter = 0;
@@ -33,14 +41,16 @@ export class FileSink implements Sink {
   private syncing: Promise<void> | null = null;
   private syncError: NodeJS.ErrnoException | null = null;
   private readonly directWriter: DirectWriter | null = null;
+  private readonly sync: boolean;
 
   constructor(target: string, options: FileSinkOptions = {}) {
+    this.sync = options.sync ?? true;
     this.target = path.resolve(target);
     const dir = path.dirname(this.target);
     this.tempPath = path.join(dir, `.${path.basename(this.target)}.tmp-${process.pid}-${++counter}`);
     this.fd = null;
     const { O_WRONLY, O_CREAT, O_EXCL, O_DIRECT } = fs.constants;
-    if ((options.direct ?? true) && O_DIRECT) {
+    if ((options.direct ?? this.sync) && O_DIRECT) {
       try {
         this.fd = fs.openSync(this.tempPath, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT, 0o644);
         this.directWriter = DirectWriter.open(this.fd, this.target);
@@ -105,6 +115,7 @@ export class FileSink implements Sink {
    */
   private writeBehind(fd: number, n: number): void {
     if (this.syncError) throw this.syncError;
+    if (!this.sync) return;
     this.unsynced += n;
     if (this.unsynced < WRITE_BEHIND || this.syncing) return;
     this.unsynced = 0;
@@ -122,7 +133,7 @@ export class FileSink implements Sink {
       if (this.syncing) await this.syncing;
       if (this.syncError) throw this.syncError;
       fs.ftruncateSync(fd, size);
-      fs.fsyncSync(fd);
+      if (this.sync) fs.fsyncSync(fd);
       fs.closeSync(fd);
       this.fd = null;
       fs.renameSync(this.tempPath, this.target);

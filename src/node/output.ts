@@ -32,6 +32,13 @@ export interface OutputOptions {
   raw?: boolean;
   /** Aborts the output: temporary files are removed, and later calls throw ABORTED. */
   signal?: AbortSignal;
+  /**
+   * Make every output durable (fsync) before it is renamed into place
+   * (default true). False leaves the writeback to the kernel: faster where a
+   * disk is slow, and a crash soon after may lose an image that looked
+   * complete (see FileSinkOptions.sync).
+   */
+  sync?: boolean;
   /** More sinks fed the same emission (a checksum, a progress meter); their failure fails the output. */
   also?: Sink[];
   /** The image file's format (default raw); the block map and .zst always describe the raw content. */
@@ -61,10 +68,11 @@ export function formatFromPath(out: string): ImageFormat {
 /** The sink that writes an image file of `format` at `stage`. */
 function imageFileSink(stage: string, opts: OutputOptions): Sink {
   const format = opts.format ?? 'raw';
-  if (format === 'raw') return new FileSink(stage);
+  const sync = opts.sync ?? true;
+  if (format === 'raw') return new FileSink(stage, { sync });
   // The container formats write their tables after the data and their header
   // at the start last: positional writes, through the page cache.
-  const file = new FileSink(stage, { direct: false });
+  const file = new FileSink(stage, { direct: false, sync });
   if (format === 'qcow2') return new Qcow2Sink(file, { clusterSize: opts.clusterSize, compress: opts.compress, codec: nodeDeflate });
   if (format === 'vmdk') return new VmdkStreamSink(file, { codec: nodeDeflate, grainSize: opts.clusterSize, cid: opts.cid });
   const vhd = { time: opts.time, uniqueId: opts.uniqueId, blockSize: opts.clusterSize };
@@ -121,6 +129,7 @@ export class OutputSink implements Sink {
   private abortError: DiskwrightError | null = null;
   private aborting: Promise<void> | null = null;
   private readonly signal: AbortSignal | undefined;
+  private readonly sync: boolean;
   private readonly onAbort = (): void => {
     void this.abort(this.signal?.reason);
   };
@@ -129,6 +138,7 @@ export class OutputSink implements Sink {
   constructor(out: string, opts: OutputOptions = {}) {
     this.paths = outputPaths(out, opts);
     this.signal = opts.signal;
+    this.sync = opts.sync ?? true;
     if (this.signal?.aborted) throw abortedError(this.signal.reason);
     for (const p of Object.values(this.paths) as string[]) {
       let st: fs.Stats | undefined;
@@ -141,7 +151,7 @@ export class OutputSink implements Sink {
     try {
       if (this.paths.zstd) {
         const stage = stagePath(this.paths.zstd);
-        this.zstdSink = new ZstdSink(stage, typeof opts.zstd === 'object' ? opts.zstd : {});
+        this.zstdSink = new ZstdSink(stage, { sync: opts.sync, ...(typeof opts.zstd === 'object' ? opts.zstd : {}) });
         this.staged.push([stage, this.paths.zstd]);
         sinks.push(this.zstdSink);
       } else {
@@ -181,7 +191,7 @@ export class OutputSink implements Sink {
       if (this.abortError) throw this.abortError;
       if (this.bmapSink && this.paths.bmap) {
         bmapStage = stagePath(this.paths.bmap);
-        writeFileSynced(bmapStage, this.bmapSink.bmap().bytes);
+        writeFileSynced(bmapStage, this.bmapSink.bmap().bytes, this.sync);
         this.staged.push([bmapStage, this.paths.bmap]);
       }
       if (this.signal?.aborted) throw abortedError(this.signal.reason);
@@ -257,13 +267,13 @@ function abortedError(reason: unknown): DiskwrightError {
   return new DiskwrightError('ABORTED', `output aborted: ${why}`, { reason: why }, { cause: reason });
 }
 
-function writeFileSynced(file: string, data: Uint8Array): void {
+function writeFileSynced(file: string, data: Uint8Array, sync: boolean): void {
   let fd: number | null = null;
   try {
     fd = fs.openSync(file, 'wx', 0o644);
     let done = 0;
     while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
-    fs.fsyncSync(fd);
+    if (sync) fs.fsyncSync(fd);
   } catch (e) {
     throw ioError(e, file, 'write');
   } finally {

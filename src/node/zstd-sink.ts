@@ -37,6 +37,8 @@ export interface ZstdSinkOptions {
   workers?: number;
   /** Frames queued or compressing at once; default one per worker (each frame in flight costs two frame-sized buffers). */
   maxInFlight?: number;
+  /** fsync the .zst before it is renamed into place (default true; see FileSinkOptions.sync). */
+  sync?: boolean;
 }
 
 // The worker calls ZSTD_compress itself with source and destination buffers
@@ -202,8 +204,10 @@ export class ZstdSink implements Sink {
   private done = false;
   /** Compressed bytes written so far. */
   compressedSize = 0;
+  private readonly sync: boolean;
 
   constructor(target: string, opts: ZstdSinkOptions = {}) {
+    this.sync = opts.sync ?? true;
     this.level = opts.level ?? 3;
     this.frameSize = opts.frameSize ?? 1 << 20;
     const workers = opts.workers ?? 2;
@@ -251,7 +255,7 @@ export class ZstdSink implements Sink {
       await this.writeChain;
       if (this.failure) throw this.failure;
       const fd = this.fd!;
-      await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+      if (this.sync) await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
       this.fd = null;
       fs.closeSync(fd);
       fs.renameSync(this.tempPath, this.target);

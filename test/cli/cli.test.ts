@@ -1,5 +1,6 @@
 // The CLI run in process through main(): exit statuses, stderr format, the
 // inspect JSON shape, ls/cat, build outputs and the demo.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +41,20 @@ const spec = {
 };
 
 describe('diskwright CLI', () => {
+  it('build --no-sync gives the same bytes as --sync and the default; both at once is a usage error', async () => {
+    const s = writeSpec('sync.json', spec);
+    const hashes: string[] = [];
+    for (const flag of [[], ['--sync'], ['--no-sync']]) {
+      const out = `sync${flag.join('')}.img`;
+      expect((await cli(['build', s, '-o', out, ...flag])).status).toBe(0);
+      hashes.push(createHash('sha256').update(fs.readFileSync(path.join(tmp.dir, out))).digest('hex'));
+    }
+    expect(new Set(hashes).size).toBe(1);
+    const both = await cli(['build', s, '-o', 'both.img', '--sync', '--no-sync']);
+    expect(both.status).toBe(2);
+    expect(fs.existsSync(path.join(tmp.dir, 'both.img'))).toBe(false);
+  });
+
   it('--help on every command, usage errors exit 2, unknown commands exit 2', async () => {
     for (const c of ['build', 'inspect', 'ls', 'cat', 'demo', 'bootenv']) {
       const r = await cli([c, '--help']);

@@ -2,8 +2,10 @@
 // and through the page cache: both must give the bytes the extents say,
 // zeros in the gaps, holes where nothing comes near, and refuse extents out
 // of order.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
+import fsDefault from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { FileSink } from '../../src/node/file-sink.js';
@@ -92,6 +94,34 @@ describe('FileSink', () => {
       expect(fs.readdirSync(dir)).toEqual(['x.img']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sync: true fsyncs before the rename, sync: false does not and writes through the cache; the bytes are the same', async () => {
+    // The sink's `import * as fs` sees a spy on the default export once the builtin's ESM exports are re-synced.
+    const calls: string[] = [];
+    const real = { fsyncSync: fsDefault.fsyncSync, fdatasync: fsDefault.fdatasync, renameSync: fsDefault.renameSync };
+    const spies = [
+      vi.spyOn(fsDefault, 'fsyncSync').mockImplementation((fd) => { calls.push('fsync'); real.fsyncSync(fd); }),
+      vi.spyOn(fsDefault, 'fdatasync').mockImplementation(((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => { calls.push('fdatasync'); real.fdatasync(fd, cb); }) as typeof fs.fdatasync),
+      vi.spyOn(fsDefault, 'renameSync').mockImplementation((a, b) => { calls.push('rename'); real.renameSync(a, b); }),
+    ];
+    syncBuiltinESMExports();
+    try {
+      await fc.assert(fc.asyncProperty(extents, fc.boolean(), async (list, sync) => {
+        calls.length = 0;
+        const out = path.join(tmp.dir, `sync-${sync}.img`);
+        const sink = new FileSink(out, { sync });
+        if (!sync) expect(sink.direct).toBe(false);
+        const { want } = await writeAll(sink, list as [number, number, number][], true);
+        expect(Buffer.compare(fs.readFileSync(out), Buffer.from(want))).toBe(0);
+        if (sync) expect(calls.slice(-2)).toEqual(['fsync', 'rename']);
+        else expect(calls).toEqual(['rename']);
+        fs.rmSync(out);
+      }), { numRuns: 12 });
+    } finally {
+      for (const s of spies) s.mockRestore();
+      syncBuiltinESMExports();
     }
   });
 });

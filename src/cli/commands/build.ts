@@ -1,4 +1,4 @@
-// diskwright build SPEC.json -o OUT [--zstd] [--bmap] [--seed S] [--json]
+// diskwright build SPEC.json -o OUT [--zstd] [--bmap] [--seed S] [--sync|--no-sync] [--json]
 import * as path from 'node:path';
 import { formatSize } from './inspect.js';
 import { buildImageFile, buildSlotPayload } from '../../node/build-file.js';
@@ -12,7 +12,8 @@ const FORMATS: ImageFormat[] = ['raw', 'qcow2', 'vhd', 'vhd-dynamic', 'vmdk'];
 export const buildCommand: Command = {
   name: 'build',
   summary: 'build a disk image from a JSON spec',
-  help: `usage: diskwright build SPEC.json -o OUT [--format F] [--slot-payload A|B] [--zstd] [--bmap] [--seed S] [--json]
+  help: `usage: diskwright build SPEC.json -o OUT [--format F] [--slot-payload A|B] [--zstd] [--bmap] [--seed S]
+             [--sync|--no-sync] [--json]
 
 Build a whole disk image (GPT or MBR, FAT and ext4 filesystems) from a JSON
 spec. Paths in the spec ("from") are relative to the spec file. Nothing is
@@ -33,6 +34,10 @@ options:
   --bmap            write a block map beside the image (for bmaptool copy)
   --seed S          derive GUIDs, UUIDs and volume ids from S instead of the
                     spec's seed
+  --sync            fsync every output before it is renamed into place, as
+                    mke2fs and mkfs.fat do (the default)
+  --no-sync         leave the writeback to the kernel: OUT still appears only
+                    complete, but a crash soon after may lose it
   --json            print the build report as JSON
 
 On a terminal, a progress line (bytes and files, rate, time left) is drawn on
@@ -43,7 +48,7 @@ environment:
                      the spec sets sourceDateEpoch)
 `,
   async run(argv: string[], io: CliIo): Promise<number> {
-    const a = parseArgs(argv, ['--zstd', '--bmap', '--json', '--compress'], ['-o', '--output', '--seed', '--format', '--cluster-size', '--slot-payload']);
+    const a = parseArgs(argv, ['--zstd', '--bmap', '--json', '--compress', '--sync', '--no-sync'], ['-o', '--output', '--seed', '--format', '--cluster-size', '--slot-payload']);
     if (a.positional.length !== 1) throw usageError('expected one spec file (diskwright build SPEC.json -o OUT)');
     const out = a.values.get('-o') ?? a.values.get('--output');
     if (!out) throw usageError('-o OUT is required');
@@ -51,12 +56,13 @@ environment:
     if (format !== undefined && !FORMATS.includes(format as ImageFormat)) throw usageError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
     const cs = a.values.get('--cluster-size');
     const clusterSize = cs === undefined ? undefined : parseSize(cs, '--cluster-size');
+    if (a.flags.has('--sync') && a.flags.has('--no-sync')) throw usageError('--sync and --no-sync contradict each other');
     const slotPayload = a.values.get('--slot-payload');
     if (slotPayload !== undefined && !/^[AB]$/i.test(slotPayload)) throw usageError(`--slot-payload takes A or B, not ${JSON.stringify(slotPayload)}`);
     if (slotPayload !== undefined) {
       const r = await buildSlotPayload(path.resolve(io.cwd, a.positional[0]), path.resolve(io.cwd, out), slotPayload.toUpperCase() as 'A' | 'B', {
         zstd: a.flags.has('--zstd'), bmap: a.flags.has('--bmap'), seed: a.values.get('--seed'), sourceDateEpoch: io.env.SOURCE_DATE_EPOCH,
-        format: format as ImageFormat | undefined,
+        format: format as ImageFormat | undefined, sync: !a.flags.has('--no-sync'),
       });
       if (a.flags.has('--json')) io.stdout(JSON.stringify({ ...r.info, outputs: r.output.paths, info: r.infoPath }, null, 2) + '\n');
       else io.stdout(`wrote ${Object.values(r.output.paths).filter(Boolean).join(', ')}: slot ${r.info.slot} (partition ${r.info.partition}, ${formatSize(r.info.size)}, ${r.info.filesystem.type}), sha256=${r.info.sha256}\n`);
@@ -72,6 +78,7 @@ environment:
       const { report, output } = await buildImageFile(path.resolve(io.cwd, a.positional[0]), path.resolve(io.cwd, out), {
         zstd: a.flags.has('--zstd'), bmap: a.flags.has('--bmap'), seed: a.values.get('--seed'),
         format: format as ImageFormat | undefined, clusterSize, compress: a.flags.has('--compress'),
+        sync: !a.flags.has('--no-sync'),
         sourceDateEpoch: io.env.SOURCE_DATE_EPOCH, signal: ac.signal, onProgress: bar?.update,
       });
       bar?.done();
