@@ -16,7 +16,7 @@ import type { Disk } from '../io/disk.js';
 import { hashRange, RangeWriter } from '../io/range-writer.js';
 import type { Sink } from '../io/sink.js';
 import type { FilesystemPlan } from '../fs/types.js';
-import { decodeBootenv, editBootenvInPlace, locateBootenv, slotsOf } from '../bootenv/locate.js';
+import { decodeBootenv, editBootenvInPlace, locateBootenv, runBootenvCommand, slotsOf } from '../bootenv/locate.js';
 import type { Slot, SlotState } from '../bootenv/slots.js';
 import { openImage, type ImagePartition, type OpenedImage } from './open.js';
 import { probeFilesystem } from './registry.js';
@@ -84,6 +84,11 @@ export async function updateSlot(disk: Disk, content: SlotContent, options: Upda
   const need = content.kind === 'plan' ? content.plan.size : content.size;
   if (need > part.size) fail('SLOT_TOO_SMALL', `slot ${options.slot}'s partition ${part.index} has ${part.size} bytes; the new filesystem needs ${need}`, { slot: options.slot, partition: part.index, expected: part.size, actual: need });
   const before = checkSlotWritable(img, options.slot, options.force);
+  if (options.tries !== undefined) {
+    // Rehearse the trial on a copy first: a tries count the boot loader cannot take fails before anything is written.
+    const loc = bootenvOf(img);
+    runBootenvCommand(decodeBootenv(loc.reader.readFile(loc.path), loc.kind), 'try', [String(options.tries)]);
+  }
   const hasher = options.createHasher ?? createSha256;
 
   // 1. The partition, every byte of it, hashed as written.

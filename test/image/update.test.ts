@@ -133,6 +133,9 @@ describe.skipIf(!have)('diskwright update: one slot of a deployed image', () => 
     const h = sha(fs.readFileSync(img));
     await expect(updateSlotFile(img, { slot: 'A', from: path.join(PRESETS, 'kubesolo-x86_64.json') })).rejects.toMatchObject({ code: 'SLOT_ACTIVE', data: { slot: 'A', committed: 'A' } });
     expect(sha(fs.readFileSync(img))).toBe(h);
+    // A tries count GRUB's machine cannot take fails before anything is written.
+    await expect(updateSlotFile(img, { slot: 'B', from: path.join(PRESETS, 'kubesolo-x86_64.json'), tries: 12 })).rejects.toMatchObject({ code: expect.any(String) });
+    expect(sha(fs.readFileSync(img))).toBe(h);
     const r = await updateSlotFile(img, { slot: 'A', from: path.join(PRESETS, 'kubesolo-x86_64.json'), force: true });
     expect(r.slot).toBe('A');
     // On trial, B is refused too.
